@@ -1,0 +1,3 @@
+"""whmcs-monitor: self-hosted monitoring and alerting for WHMCS installations."""
+
+__version__ = "0.1.0"

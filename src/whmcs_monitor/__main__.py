@@ -1,0 +1,3 @@
+from whmcs_monitor.cli import main
+
+main()
