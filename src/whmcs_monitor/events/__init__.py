@@ -1,0 +1,1 @@
+"""Events: what whmcs-monitor records, and how their payloads are cleaned first."""
