@@ -49,8 +49,8 @@ _DEPTH_CEILING = 512  # well under Python's recursion limit
 
 # A run of at least 13 digits, optionally split by single spaces or dashes. Finding one is the
 # cheap pre-check: strings without such a run never reach the Luhn scan.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
-_GROUP = re.compile(r"\d+")
+_DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
+_GROUP = re.compile(r"[0-9]+")
 _PEM_PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
     # An unterminated block (a truncated log line) is redacted to the end of the string.
