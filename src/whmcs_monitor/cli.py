@@ -426,3 +426,6 @@ def users_list(ctx: Context, as_json: bool) -> None:
             str(u.last_login_at or "never"),
         )
     out.print(table)
+
+
+# Commands of the other parts: one line each.
