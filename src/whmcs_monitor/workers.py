@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
@@ -23,13 +23,21 @@ MAINTENANCE_INTERVAL = timedelta(minutes=5)
 
 
 async def every(interval: timedelta, step: Callable[[], object], *, name: str) -> None:
-    """Run ``step`` in a thread every ``interval``; a failing run is logged and retried later."""
+    """Run ``step`` in a thread every ``interval``; a failing run is logged and retried later.
+
+    On cancellation a step already running is allowed to finish, so that it never leaves a
+    database connection behind when the service shuts down.
+    """
     while True:
+        await asyncio.sleep(interval.total_seconds())
+        running = asyncio.ensure_future(asyncio.to_thread(step))
         try:
-            await asyncio.to_thread(step)
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            await asyncio.wait([running])
+            raise
         except Exception:  # one bad run must not stop the loop for good
             log.exception("%s failed; retrying in %s", name, interval)
-        await asyncio.sleep(interval.total_seconds())
 
 
 def _store_maintenance(services: Services) -> None:
