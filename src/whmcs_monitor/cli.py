@@ -29,8 +29,8 @@ from whmcs_monitor.store.events import EventFilter, query_events, sites_with_sou
 
 P = ParamSpec("P")
 R = TypeVar("R")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -145,6 +145,7 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None) -> None
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
         proxy_headers=True,
         forwarded_allow_ips=",".join(settings.server.trusted_proxies),
     )
