@@ -21,6 +21,16 @@ final class Redactor
     const CARD_MARK = '[REDACTED:card]';
     const KEY_MARK = '[REDACTED:private-key]';
 
+    /**
+     * Applied to a top-level `params` array when the catalog gives no `keep` rule for it.
+     * Module and registrar `params` carry the module's own settings (registrar API keys, server
+     * credentials) under names no list can foresee, so without a rule only these ids survive.
+     */
+    const DEFAULT_PARAMS_KEEP = array(
+        'serviceid', 'userid', 'pid', 'serverid', 'addonid', 'domainid', 'producttype', 'moduletype',
+        'domain', 'sld', 'tld', 'regperiod', 'registrar', 'serverip', 'serverhostname', 'status',
+    );
+
     /** @var array<string, true> lower-cased key names */
     private $keys = array();
 
@@ -60,6 +70,9 @@ final class Redactor
     public function redact($vars, array $sensitive = array(), array $keep = array())
     {
         if (is_array($vars)) {
+            if (self::hasKey($vars, 'params') && !self::hasRuleFor($keep, 'params')) {
+                $keep['params'] = self::DEFAULT_PARAMS_KEEP;
+            }
             foreach ($keep as $path => $allowed) {
                 $vars = self::applyAtPath($vars, self::splitPath((string) $path), function ($node) use ($allowed) {
                     if (!is_array($node)) {
@@ -173,6 +186,29 @@ final class Redactor
             $double = !$double;
         }
         return $sum % 10 === 0;
+    }
+
+    /** @param array<mixed> $vars */
+    private static function hasKey(array $vars, $name)
+    {
+        foreach ($vars as $key => $unused) {
+            if (strcasecmp((string) $key, $name) === 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** @param array<string, mixed> $keep */
+    private static function hasRuleFor(array $keep, $root)
+    {
+        foreach (array_keys($keep) as $path) {
+            $first = explode('.', trim((string) $path, '.'))[0];
+            if (strcasecmp($first, $root) === 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** @return string[] */
