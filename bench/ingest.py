@@ -1,0 +1,212 @@
+"""Ingest load generator: events/s and latency of the real service against a minimal ASGI app.
+
+Everything runs on loopback, bounded in request count and in time. For each store (SQLite, and
+PostgreSQL when reachable) it starts `whmcs-monitor run --no-demo` in a subprocess on the same
+uvicorn stack as the baseline, then measures (a) one event per request and (b) batches of 100,
+and prints the ratios against the baseline measured in the same run. It also reports the idle
+RSS of the service.
+
+    python bench/ingest.py [--requests 3000] [--batches 400] [--concurrency 16] [--time-limit 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import create_pg_database, drop_pg_database, free_port, postgres_available  # noqa: E402
+
+from whmcs_monitor.lib.signing import sign  # noqa: E402
+
+SECRET = "bench-secret-" + "b" * 40
+SITE = "bench"
+
+
+@dataclass
+class Result:
+    label: str
+    requests: int
+    events: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def eps(self) -> float:
+        return self.events / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def make_request(batch_size: int) -> tuple[bytes, dict[str, str]]:
+    events = [
+        {"id": str(uuid.uuid4()), "hook": "InvoicePaid", "occurred_at": "2026-11-27T10:00:00Z",
+         "vars": {"invoiceid": 52000 + i, "source": "autogen"},
+         "context": {"request": "client", "whmcs_version": "8.13.1"}}
+        for i in range(batch_size)
+    ]
+    body = json.dumps({"events": events}).encode()
+    stamp = str(int(time.time()))
+    return body, {
+        "Content-Type": "application/json",
+        "X-WHMCS-Monitor-Site": SITE,
+        "X-WHMCS-Monitor-Timestamp": stamp,
+        "X-WHMCS-Monitor-Signature": sign(SECRET.encode(), stamp, body),
+    }
+
+
+async def load(url: str, batch_size: int, count: int, concurrency: int, limit: float,
+               label: str) -> Result:
+    prepared = [make_request(batch_size) for _ in range(count)]  # signing is not timed
+    latencies: list[float] = []
+    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
+    for item in prepared:
+        queue.put_nowait(item)
+    deadline = time.monotonic() + limit
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        async def worker() -> None:
+            while not queue.empty() and time.monotonic() < deadline:
+                body, headers = queue.get_nowait()
+                started = time.perf_counter()
+                response = await client.post(f"{url}/api/v1/ingest", content=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 202:
+                    raise RuntimeError(f"{label}: HTTP {response.status_code}: {response.text}")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return Result(label, len(latencies), len(latencies) * batch_size, elapsed, latencies)
+
+
+def start(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code in (200, 404):
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def service(database_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    config = workdir / "config.yaml"
+    config.write_text(json.dumps({
+        "server": {"host": "127.0.0.1", "port": port},
+        "database": {"url": database_url},
+        "sites": [{"id": SITE, "secret": SECRET}],
+        "demo": {"enabled": "off"},
+        "log_level": "warning",
+    }))
+    env = {**os.environ, "WHMCS_MONITOR_CONFIG": str(config)}
+    cmd = [sys.executable, "-m", "whmcs_monitor", "run", "--no-demo"]
+    return start(cmd, port, env), port
+
+
+def baseline() -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
+           "baseline_app:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    return start(cmd, port, dict(os.environ)), port
+
+
+def report(rows: list[Result], base: Result) -> None:
+    print(f"{'run':44} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs base':>8}")
+    for r in [base, *rows]:
+        ratio = r.rps / base.rps
+        print(f"{r.label:44} {r.rps:9.0f} {r.eps:10.0f} {r.pct(0.5):8.2f} {r.pct(0.99):8.2f} "
+              f"{ratio:7.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="single-event requests")
+    parser.add_argument("--batches", type=int, default=400, help="100-event requests")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run at most")
+    args = parser.parse_args()
+
+    proc, port = baseline()
+    try:
+        base = asyncio.run(load(f"http://127.0.0.1:{port}", 1, args.requests, args.concurrency,
+                                args.time_limit, "baseline: minimal ASGI 202 (1 event/req)"))
+    finally:
+        proc.terminate()
+        proc.wait()
+
+    backends: list[tuple[str, str, str | None]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="wm-bench-"))
+    backends.append(("sqlite", f"sqlite:///{tmp / 'bench.db'}", None))
+    if postgres_available():
+        url, name = create_pg_database()
+        backends.append(("postgres", url, name))
+    else:
+        print("PostgreSQL not reachable: measuring SQLite only")
+
+    rows: list[Result] = []
+    idle: dict[str, float] = {}
+    for label, url, pg_name in backends:
+        workdir = tmp / label
+        workdir.mkdir()
+        proc, port = service(url, workdir)
+        try:
+            time.sleep(2)
+            idle[label] = rss_mb(proc.pid)
+            base_url = f"http://127.0.0.1:{port}"
+            rows.append(asyncio.run(load(base_url, 1, args.requests, args.concurrency,
+                                         args.time_limit, f"(a) {label}: 1 event/request")))
+            rows.append(asyncio.run(load(base_url, 100, args.batches, args.concurrency,
+                                         args.time_limit, f"(b) {label}: 100 events/request")))
+            engine = sa.create_engine(url)
+            with engine.connect() as conn:
+                stored = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+            engine.dispose()
+            expected = sum(r.events for r in rows[-2:])
+            print(f"{label}: {stored} events stored of {expected} sent")
+        finally:
+            proc.terminate()
+            proc.wait()
+            if pg_name:
+                drop_pg_database(pg_name)
+
+    report(rows, base)
+    for label, mb in idle.items():
+        print(f"idle RSS ({label}): {mb:.1f} MB")
+    print(f"mean latency (a) sqlite: {statistics.mean(rows[0].latencies) * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

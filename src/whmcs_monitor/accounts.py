@@ -1,0 +1,121 @@
+"""Local user accounts: argon2id password hashes and the three roles."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection
+
+from whmcs_monitor.errors import InputError
+from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.store import audit
+from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.tables import users
+
+Role = Literal["admin", "operator", "viewer"]
+ROLES: tuple[str, ...] = get_args(Role)
+MIN_PASSWORD = 12
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    role: str
+    disabled: bool
+    must_change_password: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password: must be at least {MIN_PASSWORD} characters", field="password")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"role: must be one of {', '.join(ROLES)}, not {role!r}", field="role")
+
+
+def create_user(
+    db: Database, username: str, password: str, role: str, *, actor: str,
+    must_change_password: bool = False,
+) -> User:
+    _check_role(role)
+    _check_password(password)
+    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise InputError("username: use 1-64 letters, digits, '.', '-' or '_'", field="username")
+    with db.write() as conn:
+        if conn.scalar(sa.select(users.c.id).where(users.c.username == username)) is not None:
+            raise InputError(f"username: {username!r} already exists", field="username")
+        conn.execute(
+            users.insert().values(
+                username=username, password_hash=_hasher.hash(password), role=role,
+                disabled=False, must_change_password=must_change_password, created_at=utcnow(),
+            )
+        )
+        audit.append(db, conn, actor=actor, action="user.create", target=username,
+                     details={"role": role})
+    return get_user(db, username)
+
+
+def get_user(db: Database, username: str) -> User:
+    with db.read() as conn:
+        return _load(conn, username)
+
+
+def _load(conn: Connection, username: str) -> User:
+    row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+    if row is None:
+        raise InputError(f"no user named {username!r}", status=404, field="username")
+    return User(row.id, row.username, row.role, row.disabled, row.must_change_password,
+                row.created_at, row.last_login_at)
+
+
+def list_users(db: Database) -> list[User]:
+    with db.read() as conn:
+        names = conn.scalars(sa.select(users.c.username).order_by(users.c.username)).all()
+        return [_load(conn, name) for name in names]
+
+
+def set_password(db: Database, username: str, password: str, *, actor: str) -> None:
+    _check_password(password)
+    with db.write() as conn:
+        _load(conn, username)
+        conn.execute(users.update().where(users.c.username == username).values(
+            password_hash=_hasher.hash(password), must_change_password=False))
+        audit.append(db, conn, actor=actor, action="user.password", target=username)
+
+
+def set_disabled(db: Database, username: str, disabled: bool, *, actor: str) -> None:
+    with db.write() as conn:
+        _load(conn, username)
+        conn.execute(users.update().where(users.c.username == username).values(disabled=disabled))
+        audit.append(db, conn, actor=actor, action="user.disable" if disabled else "user.enable",
+                     target=username)
+
+
+def verify_password(db: Database, username: str, password: str) -> User | None:
+    """The user if the password is right and the account enabled; ``None`` otherwise."""
+    with db.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+    if row is None or row.disabled:
+        _hasher.hash(password)  # same cost either way, so timing does not reveal usernames
+        return None
+    try:
+        _hasher.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return get_user(db, username)

@@ -1,0 +1,276 @@
+"""The configuration: one YAML file, validated by pydantic, overridable from the environment.
+
+Precedence, highest first: ``WHMCS_MONITOR_<SECTION>__<KEY>`` environment variables, then the YAML
+file, then the defaults here. Secrets may come from the file, from another environment variable
+(``secret_env``) or from a file (``secret_file``); they are held as ``SecretStr`` and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from whmcs_monitor.errors import ConfigError
+
+ENV_PREFIX = "WHMCS_MONITOR_"
+DEFAULT_CONFIG_PATH = Path("data/config.yaml")
+SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MIN_SECRET_LENGTH = 32
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+
+
+class DatabaseConfig(_Section):
+    """``url`` is a SQLAlchemy URL; empty means the embedded SQLite file in the data directory."""
+
+    url: str = ""
+    pool_size: int = Field(default=5, ge=1, le=100)
+
+
+class IngestConfig(_Section):
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_events: int = Field(default=500, ge=1, le=100_000)
+    max_depth: int = Field(default=32, ge=2, le=256)
+    max_string_bytes: int = Field(default=64 * 1024, ge=256, le=16 * 1024 * 1024)
+    clock_skew_seconds: int = Field(default=300, ge=5, le=3600)
+    auth_failure_event_interval_seconds: int = Field(default=60, ge=1, le=86400)
+
+
+class _Secreted(_Section):
+    """A section holding one secret, given inline, by environment variable or by file."""
+
+    secret: SecretStr | None = None
+    secret_env: str | None = None
+    secret_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _resolve_secret(self) -> _Secreted:
+        given = [x for x in (self.secret, self.secret_env, self.secret_file) if x is not None]
+        if len(given) > 1:
+            raise ValueError("give only one of secret, secret_env and secret_file")
+        if self.secret_env is not None:
+            value = os.environ.get(self.secret_env)
+            if value is None:
+                raise ValueError(f"secret_env names {self.secret_env}, which is not set")
+            self.secret = SecretStr(value)
+        elif self.secret_file is not None:
+            try:
+                self.secret = SecretStr(self.secret_file.read_text("utf-8").strip())
+            except OSError as exc:
+                raise ValueError(f"secret_file {self.secret_file}: {exc.strerror}") from exc
+        return self
+
+
+class WhmcsDatabaseConfig(_Section):
+    """A read-only MySQL connection to the WHMCS database (used by the poller)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=3306, ge=1, le=65535)
+    name: str
+    user: str
+    password: SecretStr | None = None
+    password_env: str | None = None
+    ssl: bool = False
+
+
+class WhmcsApiConfig(_Section):
+    """WHMCS API credentials, for sites where the database cannot be reached."""
+
+    url: str
+    identifier: str
+    secret: SecretStr
+
+
+class SiteConfig(_Secreted):
+    """One WHMCS installation: its id, its ingest secret and how to reach it."""
+
+    id: str
+    name: str = ""
+    whmcs_url: str | None = None
+    database: WhmcsDatabaseConfig | None = None
+    api: WhmcsApiConfig | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not SITE_ID_RE.match(value):
+            raise ValueError("must be 1-64 lower-case letters, digits, '-' or '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_strength(self) -> SiteConfig:
+        if self.secret is None:
+            raise ValueError("secret: a site needs a secret (secret, secret_env or secret_file)")
+        if len(self.secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"secret: must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
+    def secret_bytes(self) -> bytes:
+        assert self.secret is not None  # guaranteed by _secret_strength
+        return self.secret.get_secret_value().encode("utf-8")
+
+
+class DemoConfig(_Secreted):
+    """The WHMCS traffic simulator shown to a newcomer before a real WHMCS is connected."""
+
+    enabled: Literal["auto", "on", "off"] = "auto"
+    site_id: str = "demo"
+    events_per_minute: int = Field(default=240, ge=1, le=60_000)
+
+
+class Settings(_Section):
+    data_dir: Path = Path(".")  # relative to the config file
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    demo: DemoConfig = Field(default_factory=DemoConfig)
+    sites: list[SiteConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_sites(self) -> Settings:
+        seen: set[str] = set()
+        for site in self.sites:
+            if site.id in seen:
+                raise ValueError(f"site id {site.id!r} is used twice")
+            seen.add(site.id)
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'monitor.db').resolve()}"
+
+    def site(self, site_id: str) -> SiteConfig | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """``WHMCS_MONITOR_SERVER__PORT=9000`` becomes ``{"server": {"port": "9000"}}``."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "WHMCS_MONITOR_CONFIG":
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[path[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known setting (check the spelling)",
+    "string_too_short": "must be at least {min_length} characters",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "int_parsing": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "literal_error": "must be one of {expected}",
+    "model_type": "must be a mapping of settings",
+    "dict_type": "must be a mapping of settings",
+    "list_type": "must be a list",
+    "string_type": "must be text",
+}
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def format_error(error: ErrorDetails) -> str:
+    """One pydantic error as ``path: reason``, in plain words."""
+    template = _MESSAGES.get(error["type"])
+    ctx = error.get("ctx") or {}
+    reason = template.format(**ctx) if template else str(error["msg"])
+    if error["type"] == "value_error":
+        reason = str(ctx.get("error", error["msg"]))
+    location = _format_location(error["loc"])
+    # A validator that names a field ("secret: ...") reports against that field.
+    field_name, sep, rest = reason.partition(": ")
+    if sep and field_name.isidentifier() and " " not in field_name:
+        location, reason = f"{location}.{field_name}" if location else field_name, rest
+    return f"{location}: {reason}" if location else reason
+
+
+def parse_settings(
+    data: Any, *, environ: dict[str, str] | None = None, source: str = "config"
+) -> Settings:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(["the file must hold a mapping of settings"], source)
+    merged = _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError([format_error(e) for e in exc.errors()], source) from exc
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("WHMCS_MONITOR_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_settings(path: Path, *, environ: dict[str, str] | None = None) -> Settings:
+    """Read, merge and validate; a relative ``data_dir`` is taken relative to the file."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path} does not exist; run `whmcs-monitor init`"], str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"cannot read {path}: {exc}"], str(path)) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{where}not valid YAML: {problem}"], str(path)) from exc
+    settings = parse_settings(data, environ=environ, source=str(path))
+    if not settings.data_dir.is_absolute():
+        settings.data_dir = (path.parent / settings.data_dir).resolve()
+    return settings

@@ -1,0 +1,1 @@
+"""Demo mode: a WHMCS traffic simulator that feeds the real ingest path."""

@@ -1,0 +1,50 @@
+"""One normalized event, the unit the store, the rules and the dashboard all share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from whmcs_monitor.catalog.loader import SUBJECTS
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event_id: str
+    site: str
+    kind: str
+    category: str
+    severity: str
+    source: str
+    occurred_at: datetime
+    received_at: datetime
+    summary: str
+    fingerprint: str
+    hook: str | None = None
+    subjects: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def to_row(self) -> dict[str, Any]:
+        """The ``events`` table row (without ``seq``, which the database assigns)."""
+        row: dict[str, Any] = {
+            "event_id": self.event_id,
+            "site": self.site,
+            "kind": self.kind,
+            "category": self.category,
+            "severity": self.severity,
+            "source": self.source,
+            "hook": self.hook,
+            "occurred_at": self.occurred_at,
+            "received_at": self.received_at,
+            "summary": self.summary,
+            "labels": self.labels,
+            "payload": self.payload,
+            "context": self.context,
+            "fingerprint": self.fingerprint,
+        }
+        for subject in SUBJECTS:
+            row[f"{subject}_id"] = self.subjects.get(subject)
+        return row

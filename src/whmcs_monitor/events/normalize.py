@@ -1,0 +1,123 @@
+"""Turn a raw signal (hook vars, a polled row, a check result) into a normalized :class:`Event`.
+
+Every producer goes through :func:`build_event`, so redaction, subjects, labels, the summary and
+the fingerprint are computed one way. Redaction runs here even for hook events that the PHP module
+already redacted: defence in depth against an old or modified module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from whmcs_monitor.catalog.loader import EventKind
+from whmcs_monitor.events.model import Event
+from whmcs_monitor.events.redact import redact
+
+MAX_SUMMARY = 500
+MAX_LABEL = 128
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
+_MISSING = object()
+
+
+def get_path(data: Any, path: str) -> Any:
+    """``get_path({"params": {"serviceid": 7}}, "params.serviceid") == 7``; missing gives _MISSING."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def render_summary(template: str, data: Mapping[str, Any]) -> str:
+    """Fill ``{path}`` placeholders; a missing value shows as ``?`` rather than failing."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = get_path(data, match.group(1))
+        if value is _MISSING or value is None or isinstance(value, (dict, list)):
+            return "?"
+        return str(value)
+
+    text = _PLACEHOLDER.sub(fill, template)
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+
+
+def _as_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 2**63 else None
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+def extract_subjects(entry: EventKind, data: Mapping[str, Any]) -> dict[str, int]:
+    subjects: dict[str, int] = {}
+    for subject, path in entry.subjects.items():
+        ident = _as_id(get_path(data, path))
+        if ident is not None:
+            subjects[subject] = ident
+    return subjects
+
+
+def extract_labels(entry: EventKind, data: Mapping[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for label, path in entry.labels.items():
+        value = get_path(data, path)
+        if value is not _MISSING and value is not None and not isinstance(value, (dict, list)):
+            labels[label] = str(value)[:MAX_LABEL]
+    return labels
+
+
+def fingerprint(site: str, kind: str, labels: Mapping[str, str], subjects: Mapping[str, int]) -> str:
+    """Stable identity of "the same thing happening again": site, kind, labels and subjects."""
+    material = json.dumps([site, kind, sorted(labels.items()), sorted(subjects.items())])
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def build_event(
+    entry: EventKind,
+    *,
+    site: str,
+    data: Mapping[str, Any],
+    occurred_at: datetime | None = None,
+    event_id: str | None = None,
+    hook: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    severity: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    received_at: datetime | None = None,
+) -> Event:
+    """The normalized event for one signal of kind ``entry``; ``data`` is redacted here."""
+    payload = redact(dict(data), sensitive_paths=entry.sensitive, keep=entry.keep)
+    all_labels = extract_labels(entry, payload)
+    all_labels.update({k: str(v)[:MAX_LABEL] for k, v in (labels or {}).items()})
+    subjects = extract_subjects(entry, payload)
+    now = datetime.now(UTC)
+    return Event(
+        event_id=event_id or str(uuid.uuid4()),
+        site=site,
+        kind=entry.kind,
+        category=entry.category,
+        severity=severity or entry.severity,
+        source=entry.source,
+        hook=hook,
+        occurred_at=occurred_at or now,
+        received_at=received_at or now,
+        summary=render_summary(entry.summary, payload),
+        subjects=subjects,
+        labels=all_labels,
+        payload=payload,
+        context=redact(dict(context or {})),
+        fingerprint=fingerprint(site, entry.kind, all_labels, subjects),
+    )

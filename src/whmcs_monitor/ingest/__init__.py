@@ -1,0 +1,1 @@
+"""HTTP ingest: the signed-batch protocol of ARCHITECTURE.md, its limits and its idempotency."""

@@ -1,0 +1,158 @@
+"""``POST /api/v1/ingest``: authenticate, bound, validate, normalize, commit, then answer 202."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from whmcs_monitor.catalog import Catalog, EventKind
+from whmcs_monitor.errors import InputError
+from whmcs_monitor.events.model import Event
+from whmcs_monitor.events.normalize import build_event
+from whmcs_monitor.ingest.auth import AuthFailure, authenticate
+from whmcs_monitor.ingest.validate import RawEvent, parse_batch
+from whmcs_monitor.services import Services
+from whmcs_monitor.store.writer import EventWriter
+from whmcs_monitor.web.errors import error_response
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+UNLISTED_HOOK = "whmcs.unlisted_hook"
+AUTH_FAILED_KIND = "monitor.ingest_auth_failed"
+MONITOR_SITE = "monitor"
+
+
+class IngestAccepted(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+def _resolve(catalog: Catalog, raw: RawEvent, index: int) -> EventKind:
+    if raw.hook is not None:
+        # A newer module may forward a hook this collector does not list yet: keep it, labelled.
+        return catalog.for_hook(raw.hook) or catalog.get(UNLISTED_HOOK)
+    assert raw.kind is not None
+    matches = catalog.resolve(raw.kind)
+    if not matches:
+        raise InputError(
+            f"events[{index}].kind: {raw.kind!r} is not in the event catalog "
+            "(see `whmcs-monitor catalog`)",
+            field=f"events[{index}].kind",
+        )
+    if len(matches) > 1:
+        names = ", ".join(m.kind for m in matches)
+        raise InputError(
+            f"events[{index}].kind: {raw.kind!r} stands for several kinds; send one of: {names}",
+            field=f"events[{index}].kind",
+        )
+    return matches[0]
+
+
+def _normalize(catalog: Catalog, site: str, batch: list[RawEvent]) -> list[Event]:
+    entries = [_resolve(catalog, raw, i) for i, raw in enumerate(batch)]
+    return [
+        build_event(
+            entry,
+            site=site,
+            data=raw.vars,
+            occurred_at=raw.occurred_at,
+            event_id=raw.id,
+            hook=raw.hook,
+            context=raw.context,
+            labels={"hook": raw.hook} if entry.kind == UNLISTED_HOOK and raw.hook else None,
+        )
+        for entry, raw in zip(entries, batch, strict=True)
+    ]
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    too_big = InputError(
+        f"body exceeds {limit} bytes (ingest.max_body_bytes)", status=413, field="body"
+    )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _report_auth_failure(
+    services: Services, writer: EventWriter, request: Request, failure: AuthFailure
+) -> None:
+    services.metrics.rejections.labels(failure.reason).inc()
+    ip = request.client.host if request.client else "unknown"
+    suppressed = services.throttle.admit(ip)
+    if suppressed is None:
+        return
+    claimed = request.headers.get("x-whmcs-monitor-site", "")[:64]
+    event = build_event(
+        services.catalog.get(AUTH_FAILED_KIND),
+        site=MONITOR_SITE,
+        data={"ip": ip, "reason": failure.reason, "claimed_site": claimed, "suppressed": suppressed},
+    )
+    try:
+        await writer.write([event])
+    except Exception:  # the refusal must still be answered even if this report cannot be kept
+        log.exception("could not store the ingest authentication failure event")
+
+
+@router.post(
+    "/api/v1/ingest",
+    status_code=202,
+    response_model=IngestAccepted,
+    responses={400: {}, 401: {}, 413: {}, 415: {}, 422: {}, 503: {}},
+    summary="Receive a signed batch of events from a WHMCS site",
+)
+async def ingest(
+    request: Request,
+    x_whmcs_monitor_site: Annotated[str | None, Header()] = None,
+    x_whmcs_monitor_timestamp: Annotated[str | None, Header()] = None,
+    x_whmcs_monitor_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Body: ``{"events": [{"id", "hook" | "kind", "occurred_at", "vars", "context"}]}``.
+
+    The signature is ``sha256=`` + hex HMAC-SHA256 of ``"<timestamp>.<raw body>"`` with the site's
+    secret. ``202`` means every new event is committed; ids seen before count as duplicates.
+    """
+    services: Services = request.app.state.services
+    writer: EventWriter = request.app.state.writer
+    started = time.perf_counter()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type != "application/json":
+            raise InputError(
+                f"Content-Type must be application/json, not {content_type or 'missing'!r}",
+                status=415,
+                field="content-type",
+            )
+        body = await _read_body(request, services.settings.ingest.max_body_bytes)
+        site = authenticate(
+            request.headers,
+            body,
+            services.site_secrets(),
+            window_seconds=services.settings.ingest.clock_skew_seconds,
+        )
+        batch = _normalize(services.catalog, site, parse_batch(body, services.settings.ingest))
+    except AuthFailure as failure:
+        await _report_auth_failure(services, writer, request, failure)
+        return error_response(401, str(failure))
+    except InputError as exc:
+        services.metrics.rejections.labels(f"http_{exc.status}").inc()
+        return error_response(exc.status, str(exc), exc.field)
+    result = await writer.write(batch)
+    if result.duplicates:
+        services.metrics.duplicates.labels(site).inc(result.duplicates)
+    services.metrics.latency.observe(time.perf_counter() - started)
+    return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates}, 202)

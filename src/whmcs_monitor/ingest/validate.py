@@ -1,0 +1,183 @@
+"""Decode and check an ingest body, naming the exact field or limit that fails.
+
+Every check here runs before anything is stored, and a failure rejects the whole batch: a sender
+gets one clear answer and either all of its events are stored or none are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from whmcs_monitor.config import IngestConfig
+from whmcs_monitor.errors import InputError
+from whmcs_monitor.lib.timeutil import parse_rfc3339, utcnow
+
+EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,95}$")
+MAX_FUTURE = timedelta(days=1)
+EARLIEST = datetime(2000, 1, 1).astimezone()
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    id: str
+    hook: str | None
+    kind: str | None
+    occurred_at: datetime
+    vars: dict[str, Any]
+    context: dict[str, Any]
+
+
+def _path(parts: list[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise InputError(f"malformed JSON: {name} is not a valid JSON number", status=400)
+
+
+def decode_body(raw: bytes, limits: IngestConfig) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"body is not valid UTF-8 (bad byte at offset {exc.start})", status=400) from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}",
+            status=400,
+        ) from exc
+    except RecursionError as exc:
+        raise InputError(
+            f"JSON nests deeper than {limits.max_depth} levels (limit ingest.max_depth)",
+            status=422,
+            field="body",
+        ) from exc
+
+
+class _Walker:
+    """Checks depth, string sizes and text validity of a decoded JSON value."""
+
+    def __init__(self, limits: IngestConfig) -> None:
+        self.max_depth = limits.max_depth
+        self.max_string = limits.max_string_bytes
+
+    def check_string(self, value: str, parts: list[str | int], what: str) -> None:
+        if len(value) * 4 > self.max_string:
+            try:
+                size = len(value.encode("utf-8"))
+            except UnicodeEncodeError:
+                size = 0
+            if size > self.max_string:
+                raise InputError(
+                    f"{_path(parts)}: {what} is {size} bytes; the limit is {self.max_string} "
+                    "(ingest.max_string_bytes)",
+                    status=413,
+                    field=_path(parts),
+                )
+        if "\x00" in value:
+            raise InputError(f"{_path(parts)}: {what} contains a NUL character", field=_path(parts))
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(
+                f"{_path(parts)}: {what} contains an unpaired surrogate escape (\\u{ord(value[exc.start]):04x})",
+                field=_path(parts),
+            ) from exc
+
+    def walk(self, value: Any, parts: list[str | int], depth: int) -> None:
+        if depth > self.max_depth:
+            raise InputError(
+                f"{_path(parts)}: nests deeper than {self.max_depth} levels (ingest.max_depth)",
+                field=_path(parts),
+            )
+        if isinstance(value, str):
+            self.check_string(value, parts, "text")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                parts.append(key)
+                self.check_string(key, parts, "key")
+                self.walk(item, parts, depth + 1)
+                parts.pop()
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                parts.append(index)
+                self.walk(item, parts, depth + 1)
+                parts.pop()
+
+
+def _field(event: dict[str, Any], name: str, index: int, kind: type, required: bool) -> Any:
+    value = event.get(name)
+    if value is None:
+        if required:
+            raise InputError(f"events[{index}].{name}: is required", field=f"events[{index}].{name}")
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        expected = {str: "a string", dict: "an object"}[kind]
+        raise InputError(
+            f"events[{index}].{name}: must be {expected}, not {type(value).__name__}",
+            field=f"events[{index}].{name}",
+        )
+    return value
+
+
+def _event(event: Any, index: int) -> RawEvent:
+    where = f"events[{index}]"
+    if not isinstance(event, dict):
+        raise InputError(f"{where}: must be an object", field=where)
+    event_id = _field(event, "id", index, str, True)
+    if not EVENT_ID_RE.match(event_id):
+        raise InputError(
+            f"{where}.id: must be 1-128 letters, digits, '.', '_', ':' or '-' (a UUID or ULID)",
+            field=f"{where}.id",
+        )
+    hook = _field(event, "hook", index, str, False)
+    kind = _field(event, "kind", index, str, False)
+    if (hook is None) == (kind is None):
+        raise InputError(f"{where}: give exactly one of hook and kind", field=where)
+    name_field, name = ("hook", hook) if hook is not None else ("kind", kind)
+    if not NAME_RE.match(name):
+        raise InputError(f"{where}.{name_field}: {name!r} is not a valid name", field=f"{where}.{name_field}")
+    stamp = _field(event, "occurred_at", index, str, True)
+    try:
+        occurred_at = parse_rfc3339(stamp)
+    except ValueError as exc:
+        reason = str(exc) if "zone" in str(exc) else "is not an RFC 3339 timestamp"
+        raise InputError(
+            f"{where}.occurred_at: {stamp[:40]!r} {reason}", field=f"{where}.occurred_at"
+        ) from exc
+    if occurred_at > utcnow() + MAX_FUTURE or occurred_at < EARLIEST:
+        raise InputError(
+            f"{where}.occurred_at: {stamp[:40]!r} is not a plausible time (check the sender's clock)",
+            field=f"{where}.occurred_at",
+        )
+    variables = _field(event, "vars", index, dict, False) or {}
+    context = _field(event, "context", index, dict, False) or {}
+    return RawEvent(event_id, hook, kind, occurred_at, variables, context)
+
+
+def parse_batch(raw: bytes, limits: IngestConfig) -> list[RawEvent]:
+    """The events of a request body, or an :class:`InputError` naming what is wrong."""
+    document = decode_body(raw, limits)
+    if not isinstance(document, dict):
+        raise InputError("body: must be a JSON object like {\"events\": [...]}", field="body")
+    batch = document.get("events")
+    if not isinstance(batch, list):
+        raise InputError("events: is required and must be a list", field="events")
+    if len(batch) > limits.max_events:
+        raise InputError(
+            f"events: the batch has {len(batch)} events; the limit is {limits.max_events} "
+            "(ingest.max_events)",
+            status=413,
+            field="events",
+        )
+    _Walker(limits).walk(document, [], 0)
+    return [_event(event, index) for index, event in enumerate(batch)]

@@ -1,0 +1,1 @@
+"""Small framework-free helpers: duration parsing and request signing."""

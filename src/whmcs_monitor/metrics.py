@@ -1,0 +1,68 @@
+"""Prometheus metrics for one service instance (a registry per app, so tests stay isolated)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from whmcs_monitor import __version__
+from whmcs_monitor.events.model import Event
+
+
+class _PipelineLag(Collector):
+    """Reads the lag from the database at scrape time, so every instance reports the truth."""
+
+    def __init__(self, read_lag: Callable[[], dict[str, int]]) -> None:
+        self._read_lag = read_lag
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "whmcs_monitor_pipeline_lag_events",
+            "Stored events a pipeline consumer has not processed yet.",
+            labels=["consumer"],
+        )
+        for consumer, lag in sorted(self._read_lag().items()):
+            family.add_metric([consumer], lag)
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        Info("whmcs_monitor_build", "Version of whmcs-monitor.", registry=self.registry).info(
+            {"version": __version__}
+        )
+        self.ingested = Counter(
+            "whmcs_monitor_events_ingested",
+            "Events stored, by site and kind.",
+            ["site", "kind"],
+            registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "whmcs_monitor_ingest_duplicates",
+            "Events acknowledged but not stored again because their id was seen before.",
+            ["site"],
+            registry=self.registry,
+        )
+        self.rejections = Counter(
+            "whmcs_monitor_ingest_rejections",
+            "Ingest requests refused, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "whmcs_monitor_ingest_request_duration_seconds",
+            "Time to validate and durably store one ingest request.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=self.registry,
+        )
+
+    def watch_pipeline(self, read_lag: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(_PipelineLag(read_lag))
+
+    def count_stored(self, stored: Sequence[Event]) -> None:
+        for event in stored:
+            self.ingested.labels(event.site, event.kind).inc()

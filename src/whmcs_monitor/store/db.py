@@ -1,0 +1,139 @@
+"""Connections to the store: SQLite (WAL) by default, PostgreSQL by URL.
+
+Reads and writes use separate engines on SQLite: writes open with ``BEGIN IMMEDIATE`` so that two
+writers queue on the lock instead of failing to upgrade a read lock (SQLITE_BUSY mid-transaction),
+while reads stay deferred and never block the writer under WAL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from whmcs_monitor.errors import StoreError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# One key for every "only one of us at a time" section on PostgreSQL; see advisory_lock().
+LOCK_MIGRATE = 7_301_001
+LOCK_EVENT_INSERT = 7_301_002
+LOCK_AUDIT_APPEND = 7_301_003
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a 202 means the batch survives a power cut, not just a process crash.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _make_engine(url: sa.URL, *, immediate: bool, pool_size: int) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite must not BEGIN on its own
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The store's engines plus migration helpers; one per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise StoreError(f"database.url is not a database URL: {exc}") from exc
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() == "sqlite" and parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.url = parsed
+        self.dialect = parsed.get_backend_name()
+        self.engine = _make_engine(parsed, immediate=False, pool_size=pool_size)
+        self.write_engine = (
+            _make_engine(parsed, immediate=True, pool_size=pool_size)
+            if self.dialect == "sqlite"
+            else self.engine
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends without an exception."""
+        with self.write_engine.begin() as conn:
+            yield conn
+
+    def advisory_lock(self, conn: Connection, key: int) -> None:
+        """Hold a transaction-scoped lock on PostgreSQL; SQLite's write lock already serializes."""
+        if self.is_postgres:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    def _alembic_config(self, conn: Connection) -> AlembicConfig:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = conn
+        return cfg
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version; safe to run from several instances at once."""
+        try:
+            with self.write() as conn:
+                self.advisory_lock(conn, LOCK_MIGRATE)
+                command.upgrade(self._alembic_config(conn), "heads")
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot migrate the database at {self.safe_url}: {exc.orig}") from exc
+
+    def pending_migrations(self) -> set[str]:
+        """Revisions the code has that the database has not applied (empty when current)."""
+        with self.read() as conn:
+            script = ScriptDirectory.from_config(self._alembic_config(conn))
+            applied = set(MigrationContext.configure(conn).get_current_heads())
+            return set(script.get_heads()) - applied
+
+    def ping(self) -> None:
+        with self.read() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    @property
+    def safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @staticmethod
+    def describe(url: str) -> str:
+        """The URL with any password hidden, for banners and logs."""
+        return sa.make_url(url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()

@@ -1,0 +1,119 @@
+"""Inserting and querying events. The dashboard, the API and the CLI share these queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from whmcs_monitor.events.model import Event
+from whmcs_monitor.lib.timeutil import as_utc
+from whmcs_monitor.store.tables import events
+
+
+def insert_events(conn: Connection, batch: Sequence[Event]) -> set[tuple[str, str]]:
+    """Insert what is new; return the (site, event_id) pairs actually inserted.
+
+    ``ON CONFLICT DO NOTHING`` on (site, event_id) makes a replayed spool or a retried request
+    harmless, even when two instances receive the same batch at the same moment.
+    """
+    if not batch:
+        return set()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(events)
+        .on_conflict_do_nothing(index_elements=["site", "event_id"])
+        .returning(events.c.site, events.c.event_id)
+    )
+    result = conn.execute(stmt, [e.to_row() for e in batch])
+    return {(row.site, row.event_id) for row in result}
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    kinds: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    sites: Sequence[str] = ()
+    severities: Sequence[str] = ()
+    text: str | None = None
+    limit: int = 100
+    before_seq: int | None = None
+
+
+def query_events(conn: Connection, flt: EventFilter) -> list[dict[str, Any]]:
+    """Newest first; ``before_seq`` pages backwards through the result."""
+    stmt = sa.select(events).order_by(events.c.seq.desc()).limit(flt.limit)
+    if flt.since is not None:
+        stmt = stmt.where(events.c.occurred_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(events.c.occurred_at < flt.until)
+    if flt.kinds:
+        stmt = stmt.where(events.c.kind.in_(flt.kinds))
+    if flt.categories:
+        stmt = stmt.where(events.c.category.in_(flt.categories))
+    if flt.sites:
+        stmt = stmt.where(events.c.site.in_(flt.sites))
+    if flt.severities:
+        stmt = stmt.where(events.c.severity.in_(flt.severities))
+    if flt.text:
+        stmt = stmt.where(events.c.summary.ilike(f"%{flt.text}%"))
+    if flt.before_seq is not None:
+        stmt = stmt.where(events.c.seq < flt.before_seq)
+    return [event_row_to_dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def event_row_to_dict(row: Any) -> dict[str, Any]:
+    """A stored event as the JSON document the API and ``events --json`` print."""
+    subjects = {
+        name[: -len("_id")]: row[name]
+        for name in row.keys()
+        if name.endswith("_id") and name != "event_id" and row[name] is not None
+    }
+    return {
+        "seq": row["seq"],
+        "id": row["event_id"],
+        "site": row["site"],
+        "kind": row["kind"],
+        "category": row["category"],
+        "severity": row["severity"],
+        "source": row["source"],
+        "hook": row["hook"],
+        "occurred_at": _iso(row["occurred_at"]),
+        "received_at": _iso(row["received_at"]),
+        "summary": row["summary"],
+        "subjects": subjects,
+        "labels": row["labels"],
+        "payload": row["payload"],
+        "context": row["context"],
+        "fingerprint": row["fingerprint"],
+    }
+
+
+def _iso(value: datetime) -> str:
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def kinds_seen_since(conn: Connection, since: datetime, *, exclude_sites: Sequence[str] = ()) -> set[str]:
+    stmt = sa.select(events.c.kind).where(events.c.occurred_at >= since).distinct()
+    if exclude_sites:
+        stmt = stmt.where(events.c.site.not_in(exclude_sites))
+    return set(conn.scalars(stmt))
+
+
+def sites_with_source(conn: Connection, source: str, *, exclude_sites: Sequence[str] = ()) -> set[str]:
+    """Sites that have ever sent an event of this source (e.g. the hook module is installed)."""
+    stmt = sa.select(events.c.site).where(events.c.source == source).distinct()
+    if exclude_sites:
+        stmt = stmt.where(events.c.site.not_in(exclude_sites))
+    return set(conn.scalars(stmt))
+
+
+def max_seq(conn: Connection) -> int:
+    return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0))) or 0)

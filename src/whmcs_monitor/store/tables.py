@@ -1,0 +1,82 @@
+"""The tables of the foundation. Later stages add theirs to the same ``metadata``."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from whmcs_monitor.catalog.loader import SUBJECTS
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT keys autoincrement only as INTEGER in SQLite.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+UtcDateTime = sa.DateTime(timezone=True)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("site", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(96), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("hook", sa.String(96), nullable=True),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    *(sa.Column(f"{subject}_id", sa.BigInteger, nullable=True) for subject in SUBJECTS),
+    sa.Column("labels", Json, nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("context", Json, nullable=False),
+    sa.Column("fingerprint", sa.String(32), nullable=False),
+    sa.UniqueConstraint("site", "event_id"),
+    sa.Index(None, "occurred_at"),
+    sa.Index(None, "kind", "occurred_at"),
+    sa.Index(None, "category", "occurred_at"),
+    sa.Index(None, "site", "occurred_at"),
+)
+
+pipeline_cursors = sa.Table(
+    "pipeline_cursors",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(256), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("totp_secret", sa.String(64), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_login_at", UtcDateTime, nullable=True),
+)

@@ -1,0 +1,108 @@
+"""Group commit: many ingest requests share one transaction, and so one fsync.
+
+Each request hands its batch to :meth:`EventWriter.write` and awaits the result. A single worker
+takes whatever batches are waiting (up to ``max_rows``), inserts them in one transaction in a
+worker thread, and only after the commit returns resolves every request's future: a ``202`` is
+never sent for a batch that is not committed. Under light load a batch commits alone, at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from whmcs_monitor.events.model import Event
+from whmcs_monitor.store.db import LOCK_EVENT_INSERT, Database
+from whmcs_monitor.store.events import insert_events
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    accepted: int
+    duplicates: int
+    inserted: tuple[Event, ...]
+
+
+_Pending = tuple[Sequence[Event], "asyncio.Future[WriteResult]"]
+
+
+class EventWriter:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_rows: int = 5000,
+        on_commit: Callable[[Sequence[Event]], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._max_rows = max_rows
+        self._on_commit = on_commit
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-writer")
+
+    async def stop(self) -> None:
+        """Finish what was queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def write(self, batch: Sequence[Event]) -> WriteResult:
+        if self._task is None:
+            raise RuntimeError("EventWriter.start() was not called")
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        await self._queue.put((batch, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            rows = len(group[0][0])
+            while rows < self._max_rows and not self._queue.empty():
+                item = self._queue.get_nowait()
+                group.append(item)
+                rows += len(item[0])
+            try:
+                results = await asyncio.to_thread(self._commit, [batch for batch, _ in group])
+            except Exception as exc:  # every waiting request must hear about the failure
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for (_, future), result in zip(group, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+            finally:
+                for _ in group:
+                    self._queue.task_done()
+
+    def _commit(self, batches: list[Sequence[Event]]) -> list[WriteResult]:
+        flat = [event for batch in batches for event in batch]
+        with self._db.write() as conn:
+            # Held until commit so that sequence numbers become visible in commit order; without
+            # it a pipeline consumer on PostgreSQL could pass a seq whose transaction commits later.
+            self._db.advisory_lock(conn, LOCK_EVENT_INSERT)
+            inserted_keys = insert_events(conn, flat)
+        results: list[WriteResult] = []
+        claimed: set[tuple[str, str]] = set()
+        for batch in batches:
+            inserted = []
+            for event in batch:
+                key = (event.site, event.event_id)
+                if key in inserted_keys and key not in claimed:
+                    claimed.add(key)
+                    inserted.append(event)
+            results.append(
+                WriteResult(len(inserted), len(batch) - len(inserted), tuple(inserted))
+            )
+        if self._on_commit is not None:
+            self._on_commit([e for r in results for e in r.inserted])
+        return results

@@ -1,0 +1,56 @@
+"""Build the FastAPI application around one :class:`Services`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from whmcs_monitor import __version__
+from whmcs_monitor.config import Settings
+from whmcs_monitor.demo.simulator import run_simulator
+from whmcs_monitor.ingest.routes import router as ingest_router
+from whmcs_monitor.services import Services
+from whmcs_monitor.store.writer import EventWriter
+from whmcs_monitor.web.errors import install_error_handlers
+from whmcs_monitor.web.ops import router as ops_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, demo: bool = False) -> FastAPI:
+    """The whole service. With ``demo``, the traffic simulator posts to this server once it is up."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await asyncio.to_thread(Services.open, settings)
+        writer = EventWriter(services.db, on_commit=services.metrics.count_stored)
+        writer.start()
+        app.state.services = services
+        app.state.writer = writer
+        tasks: list[asyncio.Task[None]] = []
+        if demo:
+            tasks.append(asyncio.create_task(run_simulator(settings), name="demo"))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await writer.stop()
+            services.db.dispose()
+
+    app = FastAPI(
+        title="whmcs-monitor",
+        version=__version__,
+        description="Monitoring and alerting for WHMCS installations.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(ingest_router)
+    return app

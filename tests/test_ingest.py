@@ -1,0 +1,84 @@
+"""The ingest protocol: signed batches, 202 only after commit, idempotent ids."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from support import SITE_ID, batch_body, event, signed_headers
+
+from whmcs_monitor.store.tables import events
+
+
+def post(client: TestClient, body: bytes, **kw: object) -> object:
+    return client.post("/api/v1/ingest", content=body, headers=signed_headers(body, **kw))
+
+
+def stored(client: TestClient) -> list[sa.Row[tuple[object, ...]]]:
+    with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
+        return list(conn.execute(sa.select(events).order_by(events.c.seq)))
+
+
+def test_it_accepts_a_signed_batch_and_stores_each_event(client: TestClient) -> None:
+    batch = [event("InvoicePaid", vars={"invoiceid": 7}), event("TicketOpen", vars={"ticketid": 3})]
+    response = post(client, batch_body(batch))
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 2, "duplicates": 0}
+    rows = stored(client)
+    assert [(r.kind, r.site) for r in rows] == [("invoice.paid", SITE_ID), ("ticket.opened", SITE_ID)]
+    assert rows[0].invoice_id == 7 and rows[1].ticket_id == 3
+
+
+def test_it_counts_a_replayed_event_as_a_duplicate_and_stores_it_once(client: TestClient) -> None:
+    batch = [event()]
+    assert post(client, batch_body(batch)).json() == {"accepted": 1, "duplicates": 0}
+    time.sleep(1.1)  # a new timestamp, as a spool replay would send
+    assert post(client, batch_body(batch)).json() == {"accepted": 0, "duplicates": 1}
+    assert len(stored(client)) == 1
+
+
+def test_it_dedups_the_same_id_twice_inside_one_batch(client: TestClient) -> None:
+    one = event()
+    assert post(client, batch_body([one, one])).json() == {"accepted": 1, "duplicates": 1}
+
+
+def test_it_resolves_an_audit_alias_sent_as_kind(client: TestClient) -> None:
+    response = post(client, batch_body([event(None, kind="AdminLoginFailed",
+                                              vars={"username": "root", "ip": "203.0.113.9"})]))
+    assert response.status_code == 202
+    assert stored(client)[0].kind == "security.admin_login_failed"
+
+
+def test_it_keeps_an_unlisted_hook_instead_of_refusing_the_batch(client: TestClient) -> None:
+    response = post(client, batch_body([event("SomeFutureWhmcsHook", vars={})]))
+    assert response.status_code == 202
+    row = stored(client)[0]
+    assert row.kind == "whmcs.unlisted_hook" and row.labels == {"hook": "SomeFutureWhmcsHook"}
+
+
+def test_it_redacts_secrets_a_sender_forgot_to_remove(client: TestClient) -> None:
+    card = "4111111111111111"
+    batch = [event("ClientAdd", vars={"client_id": 5, "password": "hunter2hunter2",
+                                      "notes": f"card {card}"})]
+    assert post(client, batch_body(batch)).status_code == 202
+    with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
+        raw = " ".join(str(v) for row in conn.execute(sa.select(events)) for v in row)
+    assert "hunter2hunter2" not in raw and card not in raw
+
+
+def test_it_names_the_field_of_an_unknown_kind(client: TestClient) -> None:
+    response = post(client, batch_body([event(), event(None, kind="no.such_kind")]))
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "events[1].kind"
+    assert stored(client) == []
+
+
+def test_a_failed_signature_becomes_one_throttled_security_event(client: TestClient) -> None:
+    body = batch_body([event()])
+    for _ in range(5):
+        headers = signed_headers(body, secret="wrong-secret-" + "y" * 32)
+        assert client.post("/api/v1/ingest", content=body, headers=headers).status_code == 401
+    rows = stored(client)
+    assert [r.kind for r in rows] == ["monitor.ingest_auth_failed"]
+    assert rows[0].payload["reason"] == "bad_signature"
