@@ -19,8 +19,8 @@ from php_support import (
     spool_events,
 )
 from scenarios import SECRETS, vars_for
-from support import IN_CI, Collector
 
+from support import IN_CI, Collector
 from whmcs_monitor.catalog import load_catalog
 
 SECRET_VALUES = [*SECRETS.values(), SECRETS["card_spaced"].replace(" ", "")]

@@ -28,7 +28,9 @@ def shipped_hooks() -> list[str]:
 def module_with_hooks(tmp_path: Path, hooks: list[dict[str, Any]]) -> Path:
     """A copy of the module whose hooks.json lists ``hooks`` (with the shipped redaction keys)."""
     target = tmp_path / "module"
-    shutil.copytree(MODULE_DIR, target, ignore=shutil.ignore_patterns("config.php"))
+    shutil.copytree(
+        MODULE_DIR, target, ignore=shutil.ignore_patterns("config.php"), dirs_exist_ok=True
+    )
     document = json.loads((MODULE_DIR / "hooks.json").read_text())
     document["hooks"] = hooks
     (target / "hooks.json").write_text(json.dumps(document))
