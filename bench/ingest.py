@@ -29,9 +29,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support import create_pg_database, drop_pg_database, free_port, postgres_available  # noqa: E402
-
-from whmcs_monitor.lib.signing import sign  # noqa: E402
+from support import create_pg_database, drop_pg_database, free_port, postgres_available
+from whmcs_monitor.lib.signing import sign
 
 SECRET = "bench-secret-" + "b" * 40
 SITE = "bench"
@@ -60,9 +59,13 @@ class Result:
 
 def make_request(batch_size: int) -> tuple[bytes, dict[str, str]]:
     events = [
-        {"id": str(uuid.uuid4()), "hook": "InvoicePaid", "occurred_at": "2026-11-27T10:00:00Z",
-         "vars": {"invoiceid": 52000 + i, "source": "autogen"},
-         "context": {"request": "client", "whmcs_version": "8.13.1"}}
+        {
+            "id": str(uuid.uuid4()),
+            "hook": "InvoicePaid",
+            "occurred_at": "2026-11-27T10:00:00Z",
+            "vars": {"invoiceid": 52000 + i, "source": "autogen"},
+            "context": {"request": "client", "whmcs_version": "8.13.1"},
+        }
         for i in range(batch_size)
     ]
     body = json.dumps({"events": events}).encode()
@@ -75,8 +78,9 @@ def make_request(batch_size: int) -> tuple[bytes, dict[str, str]]:
     }
 
 
-async def load(url: str, batch_size: int, count: int, concurrency: int, limit: float,
-               label: str) -> Result:
+async def load(
+    url: str, batch_size: int, count: int, concurrency: int, limit: float, label: str
+) -> Result:
     prepared = [make_request(batch_size) for _ in range(count)]  # signing is not timed
     latencies: list[float] = []
     queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
@@ -86,6 +90,7 @@ async def load(url: str, batch_size: int, count: int, concurrency: int, limit: f
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
         async def worker() -> None:
             while not queue.empty() and time.monotonic() < deadline:
                 body, headers = queue.get_nowait()
@@ -111,7 +116,9 @@ def start(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[b
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    raise RuntimeError(
+        f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+    )
 
 
 def rss_mb(pid: int) -> float:
@@ -124,13 +131,17 @@ def rss_mb(pid: int) -> float:
 def service(database_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     config = workdir / "config.yaml"
-    config.write_text(json.dumps({
-        "server": {"host": "127.0.0.1", "port": port},
-        "database": {"url": database_url},
-        "sites": [{"id": SITE, "secret": SECRET}],
-        "demo": {"enabled": "off"},
-        "log_level": "warning",
-    }))
+    config.write_text(
+        json.dumps(
+            {
+                "server": {"host": "127.0.0.1", "port": port},
+                "database": {"url": database_url},
+                "sites": [{"id": SITE, "secret": SECRET}],
+                "demo": {"enabled": "off"},
+                "log_level": "warning",
+            }
+        )
+    )
     env = {**os.environ, "WHMCS_MONITOR_CONFIG": str(config)}
     cmd = [sys.executable, "-m", "whmcs_monitor", "run", "--no-demo"]
     return start(cmd, port, env), port
@@ -138,8 +149,20 @@ def service(database_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], 
 
 def baseline() -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
-           "baseline_app:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(Path(__file__).parent),
+        "baseline_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     return start(cmd, port, dict(os.environ)), port
 
 
@@ -147,8 +170,10 @@ def report(rows: list[Result], base: Result) -> None:
     print(f"{'run':44} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs base':>8}")
     for r in [base, *rows]:
         ratio = r.rps / base.rps
-        print(f"{r.label:44} {r.rps:9.0f} {r.eps:10.0f} {r.pct(0.5):8.2f} {r.pct(0.99):8.2f} "
-              f"{ratio:7.2f}x")
+        print(
+            f"{r.label:44} {r.rps:9.0f} {r.eps:10.0f} {r.pct(0.5):8.2f} {r.pct(0.99):8.2f} "
+            f"{ratio:7.2f}x"
+        )
 
 
 def main() -> None:
@@ -161,8 +186,16 @@ def main() -> None:
 
     proc, port = baseline()
     try:
-        base = asyncio.run(load(f"http://127.0.0.1:{port}", 1, args.requests, args.concurrency,
-                                args.time_limit, "baseline: minimal ASGI 202 (1 event/req)"))
+        base = asyncio.run(
+            load(
+                f"http://127.0.0.1:{port}",
+                1,
+                args.requests,
+                args.concurrency,
+                args.time_limit,
+                "baseline: minimal ASGI 202 (1 event/req)",
+            )
+        )
     finally:
         proc.terminate()
         proc.wait()
@@ -186,10 +219,30 @@ def main() -> None:
             time.sleep(2)
             idle[label] = rss_mb(proc.pid)
             base_url = f"http://127.0.0.1:{port}"
-            rows.append(asyncio.run(load(base_url, 1, args.requests, args.concurrency,
-                                         args.time_limit, f"(a) {label}: 1 event/request")))
-            rows.append(asyncio.run(load(base_url, 100, args.batches, args.concurrency,
-                                         args.time_limit, f"(b) {label}: 100 events/request")))
+            rows.append(
+                asyncio.run(
+                    load(
+                        base_url,
+                        1,
+                        args.requests,
+                        args.concurrency,
+                        args.time_limit,
+                        f"(a) {label}: 1 event/request",
+                    )
+                )
+            )
+            rows.append(
+                asyncio.run(
+                    load(
+                        base_url,
+                        100,
+                        args.batches,
+                        args.concurrency,
+                        args.time_limit,
+                        f"(b) {label}: 100 events/request",
+                    )
+                )
+            )
             engine = sa.create_engine(url)
             with engine.connect() as conn:
                 stored = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()

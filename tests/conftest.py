@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
 from support import (
     Collector,
     create_pg_database,
@@ -15,7 +16,6 @@ from support import (
     postgres_available,
     require,
 )
-
 from whmcs_monitor.config import Settings
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.web.app import create_app

@@ -6,8 +6,8 @@ import time
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from support import SITE_ID, batch_body, event, signed_headers
 
+from support import SITE_ID, batch_body, event, signed_headers
 from whmcs_monitor.store.tables import events
 
 
@@ -26,7 +26,10 @@ def test_it_accepts_a_signed_batch_and_stores_each_event(client: TestClient) -> 
     assert response.status_code == 202
     assert response.json() == {"accepted": 2, "duplicates": 0}
     rows = stored(client)
-    assert [(r.kind, r.site) for r in rows] == [("invoice.paid", SITE_ID), ("ticket.opened", SITE_ID)]
+    assert [(r.kind, r.site) for r in rows] == [
+        ("invoice.paid", SITE_ID),
+        ("ticket.opened", SITE_ID),
+    ]
     assert rows[0].invoice_id == 7 and rows[1].ticket_id == 3
 
 
@@ -44,8 +47,12 @@ def test_it_dedups_the_same_id_twice_inside_one_batch(client: TestClient) -> Non
 
 
 def test_it_resolves_an_audit_alias_sent_as_kind(client: TestClient) -> None:
-    response = post(client, batch_body([event(None, kind="AdminLoginFailed",
-                                              vars={"username": "root", "ip": "203.0.113.9"})]))
+    response = post(
+        client,
+        batch_body(
+            [event(None, kind="AdminLoginFailed", vars={"username": "root", "ip": "203.0.113.9"})]
+        ),
+    )
     assert response.status_code == 202
     assert stored(client)[0].kind == "security.admin_login_failed"
 
@@ -59,8 +66,12 @@ def test_it_keeps_an_unlisted_hook_instead_of_refusing_the_batch(client: TestCli
 
 def test_it_redacts_secrets_a_sender_forgot_to_remove(client: TestClient) -> None:
     card = "4111111111111111"
-    batch = [event("ClientAdd", vars={"client_id": 5, "password": "hunter2hunter2",
-                                      "notes": f"card {card}"})]
+    batch = [
+        event(
+            "ClientAdd",
+            vars={"client_id": 5, "password": "hunter2hunter2", "notes": f"card {card}"},
+        )
+    ]
     assert post(client, batch_body(batch)).status_code == 202
     with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
         raw = " ".join(str(v) for row in conn.execute(sa.select(events)) for v in row)
@@ -80,5 +91,5 @@ def test_a_failed_signature_becomes_one_throttled_security_event(client: TestCli
         headers = signed_headers(body, secret="wrong-secret-" + "y" * 32)
         assert client.post("/api/v1/ingest", content=body, headers=headers).status_code == 401
     rows = stored(client)
-    assert [r.kind for r in rows] == ["monitor.ingest_auth_failed"]
+    assert [r.kind for r in rows] == ["security.ingest_auth_failed"]
     assert rows[0].payload["reason"] == "bad_signature"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from support import SITE_SECRET, batch_body, event, signed_headers
 
+from support import SITE_SECRET, batch_body, event, signed_headers
 from whmcs_monitor.lib.signing import sign
 from whmcs_monitor.store.tables import events
 
@@ -57,45 +57,110 @@ CASES = [
     Case("NaN literal", b'{"events": [{"id": NaN}]}', 400, "NaN is not a valid JSON number"),
     Case("invalid utf-8", b'{"events": ["\xff\xfe"]}', 400, "not valid UTF-8"),
     Case("raw NUL byte", b'{"events": ["a\x00b"]}', 400, "malformed JSON"),
-    Case("escaped NUL", batch_body([event(vars={"note": "a\u0000b"})]), 422,
-         "events[0].vars.note: text contains a NUL character"),
+    Case(
+        "escaped NUL",
+        batch_body([event(vars={"note": "a\u0000b"})]),
+        422,
+        "events[0].vars.note: text contains a NUL character",
+    ),
     Case("lone surrogate", b'{"events": [{"id": "x\\ud800"}]}', 422, "unpaired surrogate"),
     Case("top level list", b"[]", 422, "body: must be a JSON object"),
     Case("no events key", b"{}", 422, "events: is required and must be a list"),
     Case("events not a list", b'{"events": {}}', 422, "events: is required and must be a list"),
     Case("event not object", b'{"events": [1]}', 422, "events[0]: must be an object"),
     Case("id wrong type", batch_body([event(id=5)]), 422, "events[0].id: must be a string"),
-    Case("id missing", batch_body([{"hook": "InvoicePaid", "occurred_at": "2026-11-27T10:00:00Z"}]),
-         422, "events[0].id: is required"),
-    Case("hook and kind", batch_body([event(kind="invoice.paid")]), 422,
-         "events[0]: give exactly one of hook and kind"),
-    Case("bad timestamp", batch_body([event(occurred_at="yesterday")]), 422,
-         "events[0].occurred_at: 'yesterday' is not an RFC 3339 timestamp"),
-    Case("naive timestamp", batch_body([event(occurred_at="2026-11-27T10:00:00")]), 422,
-         "has no time zone"),
-    Case("vars not object", batch_body([event(vars=[1, 2])]), 422,
-         "events[0].vars: must be an object, not list"),
+    Case(
+        "id missing",
+        batch_body([{"hook": "InvoicePaid", "occurred_at": "2026-11-27T10:00:00Z"}]),
+        422,
+        "events[0].id: is required",
+    ),
+    Case(
+        "hook and kind",
+        batch_body([event(kind="invoice.paid")]),
+        422,
+        "events[0]: give exactly one of hook and kind",
+    ),
+    Case(
+        "bad timestamp",
+        batch_body([event(occurred_at="yesterday")]),
+        422,
+        "events[0].occurred_at: 'yesterday' is not an RFC 3339 timestamp",
+    ),
+    Case(
+        "naive timestamp",
+        batch_body([event(occurred_at="2026-11-27T10:00:00")]),
+        422,
+        "has no time zone",
+    ),
+    Case(
+        "vars not object",
+        batch_body([event(vars=[1, 2])]),
+        422,
+        "events[0].vars: must be an object, not list",
+    ),
     Case("deep nesting", batch_body([event(vars=_nest(40))]), 422, "nests deeper than 32 levels"),
-    Case("huge string", batch_body([event(vars={"x": "a" * 70_000})]), 413,
-         "events[0].vars.x: text is 70000 bytes; the limit is 65536"),
-    Case("huge body", b'{"events": ["' + b"a" * (1024 * 1024) + b'"]}', 413,
-         "body exceeds 1048576 bytes"),
-    Case("10k-event batch", batch_body([{"id": f"e{i}"} for i in range(10_000)]), 413,
-         "the batch has 10000 events; the limit is 500"),
-    Case("wrong signature", GOOD, 401, AUTH,
-         lambda b: signed_headers(b, secret="not-the-secret-" + "z" * 32)),
-    Case("stale timestamp", GOOD, 401, AUTH,
-         lambda b: signed_headers(b, timestamp=int(time.time()) - 301)),
-    Case("future timestamp", GOOD, 401, AUTH,
-         lambda b: signed_headers(b, timestamp=int(time.time()) + 301)),
+    Case(
+        "huge string",
+        batch_body([event(vars={"x": "a" * 70_000})]),
+        413,
+        "events[0].vars.x: text is 70000 bytes; the limit is 65536",
+    ),
+    Case(
+        "huge body",
+        b'{"events": ["' + b"a" * (1024 * 1024) + b'"]}',
+        413,
+        "body exceeds 1048576 bytes",
+    ),
+    Case(
+        "10k-event batch",
+        batch_body([{"id": f"e{i}"} for i in range(10_000)]),
+        413,
+        "the batch has 10000 events; the limit is 500",
+    ),
+    Case(
+        "wrong signature",
+        GOOD,
+        401,
+        AUTH,
+        lambda b: signed_headers(b, secret="not-the-secret-" + "z" * 32),
+    ),
+    Case(
+        "stale timestamp",
+        GOOD,
+        401,
+        AUTH,
+        lambda b: signed_headers(b, timestamp=int(time.time()) - 301),
+    ),
+    Case(
+        "future timestamp",
+        GOOD,
+        401,
+        AUTH,
+        lambda b: signed_headers(b, timestamp=int(time.time()) + 301),
+    ),
     Case("replayed body, new timestamp", GOOD, 401, AUTH, _replayed_with_new_timestamp),
     Case("unknown site", GOOD, 401, AUTH, lambda b: signed_headers(b, site="nope")),
     Case("missing signature", GOOD, 401, AUTH, _without("X-WHMCS-Monitor-Signature")),
-    Case("signature without prefix", GOOD, 401, AUTH,
-         lambda b: {**signed_headers(b), "X-WHMCS-Monitor-Signature":
-                    signed_headers(b)["X-WHMCS-Monitor-Signature"].removeprefix("sha256=")}),
-    Case("wrong content type", GOOD, 415, "Content-Type must be application/json",
-         lambda b: {**signed_headers(b), "Content-Type": "text/plain"}),
+    Case(
+        "signature without prefix",
+        GOOD,
+        401,
+        AUTH,
+        lambda b: {
+            **signed_headers(b),
+            "X-WHMCS-Monitor-Signature": signed_headers(b)[
+                "X-WHMCS-Monitor-Signature"
+            ].removeprefix("sha256="),
+        },
+    ),
+    Case(
+        "wrong content type",
+        GOOD,
+        415,
+        "Content-Type must be application/json",
+        lambda b: {**signed_headers(b), "Content-Type": "text/plain"},
+    ),
 ]
 
 
@@ -108,7 +173,7 @@ def test_bad_input_gets_a_clear_error_and_stores_nothing(client: TestClient, cas
     assert case.message in error["message"]
     with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
         kinds = list(conn.scalars(sa.select(events.c.kind)))
-    assert all(kind == "monitor.ingest_auth_failed" for kind in kinds)
+    assert all(kind == "security.ingest_auth_failed" for kind in kinds)
     assert (case.status == 401) == bool(kinds)
 
 

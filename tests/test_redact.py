@@ -77,13 +77,18 @@ def test_it_reads_a_dash_in_a_key_as_an_underscore() -> None:
 
 
 def test_it_redacts_keys_starting_with_a_catalog_prefix() -> None:
-    result = redact({"ccnumber_last": "1", "bankacct2": "2", "token_expires": "3", "tld": "com"})
+    result = redact({"cardnumber_last": "1", "bankacct2": "2", "token_expires": "3", "tld": "com"})
     assert result == {
-        "ccnumber_last": REDACTED,
+        "cardnumber_last": REDACTED,
         "bankacct2": REDACTED,
         "token_expires": REDACTED,
         "tld": "com",
     }
+
+
+def test_it_keeps_the_email_cc_field_and_private_notes() -> None:
+    payload = {"cc": "billing@example.com", "cctype": "Visa", "privatenotes": "VIP client"}
+    assert redact(payload) == payload
 
 
 def test_it_replaces_a_sensitive_keys_value_whatever_its_type() -> None:

@@ -50,24 +50,38 @@ def _check_role(role: str) -> None:
 
 
 def create_user(
-    db: Database, username: str, password: str, role: str, *, actor: str,
+    db: Database,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    actor: str,
     must_change_password: bool = False,
 ) -> User:
     _check_role(role)
     _check_password(password)
-    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
         raise InputError("username: use 1-64 letters, digits, '.', '-' or '_'", field="username")
     with db.write() as conn:
         if conn.scalar(sa.select(users.c.id).where(users.c.username == username)) is not None:
             raise InputError(f"username: {username!r} already exists", field="username")
         conn.execute(
             users.insert().values(
-                username=username, password_hash=_hasher.hash(password), role=role,
-                disabled=False, must_change_password=must_change_password, created_at=utcnow(),
+                username=username,
+                password_hash=_hasher.hash(password),
+                role=role,
+                disabled=False,
+                must_change_password=must_change_password,
+                created_at=utcnow(),
             )
         )
-        audit.append(db, conn, actor=actor, action="user.create", target=username,
-                     details={"role": role})
+        audit.append(
+            db, conn, actor=actor, action="user.create", target=username, details={"role": role}
+        )
     return get_user(db, username)
 
 
@@ -80,8 +94,15 @@ def _load(conn: Connection, username: str) -> User:
     row = conn.execute(sa.select(users).where(users.c.username == username)).first()
     if row is None:
         raise InputError(f"no user named {username!r}", status=404, field="username")
-    return User(row.id, row.username, row.role, row.disabled, row.must_change_password,
-                row.created_at, row.last_login_at)
+    return User(
+        row.id,
+        row.username,
+        row.role,
+        row.disabled,
+        row.must_change_password,
+        row.created_at,
+        row.last_login_at,
+    )
 
 
 def list_users(db: Database) -> list[User]:
@@ -94,8 +115,11 @@ def set_password(db: Database, username: str, password: str, *, actor: str) -> N
     _check_password(password)
     with db.write() as conn:
         _load(conn, username)
-        conn.execute(users.update().where(users.c.username == username).values(
-            password_hash=_hasher.hash(password), must_change_password=False))
+        conn.execute(
+            users.update()
+            .where(users.c.username == username)
+            .values(password_hash=_hasher.hash(password), must_change_password=False)
+        )
         audit.append(db, conn, actor=actor, action="user.password", target=username)
 
 
@@ -103,8 +127,13 @@ def set_disabled(db: Database, username: str, disabled: bool, *, actor: str) -> 
     with db.write() as conn:
         _load(conn, username)
         conn.execute(users.update().where(users.c.username == username).values(disabled=disabled))
-        audit.append(db, conn, actor=actor, action="user.disable" if disabled else "user.enable",
-                     target=username)
+        audit.append(
+            db,
+            conn,
+            actor=actor,
+            action="user.disable" if disabled else "user.enable",
+            target=username,
+        )
 
 
 def verify_password(db: Database, username: str, password: str) -> User | None:

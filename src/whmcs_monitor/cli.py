@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -74,8 +73,13 @@ def emit_json(document: Any) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="whmcs-monitor")
-@click.option("--config", "config", envvar="WHMCS_MONITOR_CONFIG", metavar="PATH",
-              help="Config file [default: data/config.yaml; env WHMCS_MONITOR_CONFIG].")
+@click.option(
+    "--config",
+    "config",
+    envvar="WHMCS_MONITOR_CONFIG",
+    metavar="PATH",
+    help="Config file [default: data/config.yaml; env WHMCS_MONITOR_CONFIG].",
+)
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:
     """Monitoring and alerting for WHMCS."""
@@ -86,8 +90,10 @@ def _print_init(report: InitReport) -> None:
     out.print(f"[bold]Created[/] config {report.config_path} (mode 0600)")
     out.print(f"        database {report.database}")
     out.print(f"        site [bold]{report.site_id}[/] with a new secret (in the config)")
-    out.print(f"        admin user [bold]{report.admin_username}[/], one-time password: "
-              f"[bold yellow]{report.admin_password}[/] (shown once; change it at first login)")
+    out.print(
+        f"        admin user [bold]{report.admin_username}[/], one-time password: "
+        f"[bold yellow]{report.admin_password}[/] (shown once; change it at first login)"
+    )
 
 
 @main.command()
@@ -126,8 +132,14 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None) -> None
     out.print(f"  data     {settings.data_dir}")
     out.print(f"  database {Database.describe(settings.database_url)}")
     out.print(f"  sites    {', '.join(s.id for s in settings.sites) or '(none)'}")
-    out.print("  demo     " + ("on: simulating a WHMCS business day (site 'demo'); "
-                               "--no-demo turns it off" if demo else "off"))
+    out.print(
+        "  demo     "
+        + (
+            "on: simulating a WHMCS business day (site 'demo'); --no-demo turns it off"
+            if demo
+            else "off"
+        )
+    )
     uvicorn.run(
         create_app(settings, demo=demo),
         host=settings.server.host,
@@ -146,8 +158,14 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None) -> None
 @click.option("--seed", type=int, help="Random seed, for a repeatable day.")
 @pass_ctx
 @friendly_errors
-def demo(ctx: Context, url: str | None, events_per_minute: int | None, duration: float | None,
-         max_events: int | None, seed: int | None) -> None:
+def demo(
+    ctx: Context,
+    url: str | None,
+    events_per_minute: int | None,
+    duration: float | None,
+    max_events: int | None,
+    seed: int | None,
+) -> None:
     """Send simulated WHMCS traffic to a running monitor through its ingest API."""
     from whmcs_monitor.demo.simulator import Simulator, Target
 
@@ -158,8 +176,10 @@ def demo(ctx: Context, url: str | None, events_per_minute: int | None, duration:
         raise click.ClickException(str(exc)) from exc
     rate = events_per_minute or settings.demo.events_per_minute
     simulator = Simulator(target, events_per_minute=rate, seed=seed)
-    out.print(f"Sending a simulated business day to {target.url} as site '{target.site_id}' "
-              f"(~{rate} events/min); Ctrl-C stops.")
+    out.print(
+        f"Sending a simulated business day to {target.url} as site '{target.site_id}' "
+        f"(~{rate} events/min); Ctrl-C stops."
+    )
     try:
         sent = asyncio.run(simulator.run(max_events=max_events, duration=duration))
     except ConnectionError as exc:
@@ -180,8 +200,10 @@ def config_group() -> None:
 def config_check(ctx: Context) -> None:
     """Validate the config file and report every problem with its path."""
     settings = ctx.settings()
-    out.print(f"[green]OK[/] {ctx.path}: {len(settings.sites)} site(s), "
-              f"database {Database.describe(settings.database_url)}")
+    out.print(
+        f"[green]OK[/] {ctx.path}: {len(settings.sites)} site(s), "
+        f"database {Database.describe(settings.database_url)}"
+    )
 
 
 @main.command()
@@ -197,8 +219,9 @@ def catalog(category: str | None, as_json: bool, export_hooks: bool) -> None:
         return
     known = {c.id for c in cat.categories}
     if category and category not in known:
-        raise click.BadParameter(f"{category!r}; choose from {', '.join(sorted(known))}",
-                                 param_hint="--category")
+        raise click.BadParameter(
+            f"{category!r}; choose from {', '.join(sorted(known))}", param_hint="--category"
+        )
     entries = [e for e in cat.events if not category or e.category == category]
     if as_json:
         emit_json([e.model_dump(mode="json") for e in entries])
@@ -207,8 +230,14 @@ def catalog(category: str | None, as_json: bool, export_hooks: bool) -> None:
     for column in ("kind", "category", "severity", "source", "from", "aliases"):
         table.add_column(column)
     for e in entries:
-        table.add_row(e.kind, e.category, e.severity, e.source,
-                      ", ".join(e.hooks) or (e.table or ""), ", ".join(e.aliases))
+        table.add_row(
+            e.kind,
+            e.category,
+            e.severity,
+            e.source,
+            ", ".join(e.hooks) or (e.table or ""),
+            ", ".join(e.aliases),
+        )
     out.print(table)
 
 
@@ -218,8 +247,9 @@ def _kinds_for(names: tuple[str, ...]) -> list[str]:
     for name in names:
         matches = cat.resolve(name)
         if not matches:
-            raise click.BadParameter(f"{name!r} is not a kind, hook or alias in the catalog",
-                                     param_hint="--kind")
+            raise click.BadParameter(
+                f"{name!r} is not a kind, hook or alias in the catalog", param_hint="--kind"
+            )
         kinds.extend(m.kind for m in matches)
     return kinds
 
@@ -233,15 +263,27 @@ def _kinds_for(names: tuple[str, ...]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 @friendly_errors
-def events(ctx: Context, since: str, kinds: tuple[str, ...], categories: tuple[str, ...],
-           sites: tuple[str, ...], limit: int, as_json: bool) -> None:
+def events(
+    ctx: Context,
+    since: str,
+    kinds: tuple[str, ...],
+    categories: tuple[str, ...],
+    sites: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+) -> None:
     """Show stored events, newest first."""
     try:
         window = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from exc
-    flt = EventFilter(since=utcnow() - window, kinds=_kinds_for(kinds), categories=categories,
-                      sites=sites, limit=limit)
+    flt = EventFilter(
+        since=utcnow() - window,
+        kinds=_kinds_for(kinds),
+        categories=categories,
+        sites=sites,
+        limit=limit,
+    )
     with ctx.database() as (_, db), db.read() as conn:
         rows = query_events(conn, flt)
     if as_json:
@@ -251,8 +293,13 @@ def events(ctx: Context, since: str, kinds: tuple[str, ...], categories: tuple[s
     for column in ("time (UTC)", "site", "severity", "kind", "summary"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["occurred_at"][:19].replace("T", " "), row["site"], row["severity"],
-                      row["kind"], row["summary"])
+        table.add_row(
+            row["occurred_at"][:19].replace("T", " "),
+            row["site"],
+            row["severity"],
+            row["kind"],
+            row["summary"],
+        )
     out.print(table)
 
 
@@ -271,8 +318,9 @@ def coverage(ctx: Context, as_json: bool) -> None:
     for column in ("category", "possible", "wired", "observed 7d", "routed", "wired %"):
         table.add_column(column, justify="left" if column == "category" else "right")
     for s in [*card.categories, card.totals]:
-        table.add_row(s.title, str(s.possible), str(s.wired), str(s.observed), str(s.routed),
-                      f"{s.percent}%")
+        table.add_row(
+            s.title, str(s.possible), str(s.wired), str(s.observed), str(s.routed), f"{s.percent}%"
+        )
     out.print(table)
     gaps = Table(title="Gaps and what to do")
     for column in ("category", "missing", "kinds", "action"):
@@ -296,8 +344,10 @@ def audit_verify(ctx: Context) -> None:
     with ctx.database() as (_, db), db.read() as conn:
         result = audit.verify(conn)
     if not result.ok:
-        err.print(f"[red]BROKEN[/] audit record {result.first_broken_id}: {result.reason} "
-                  f"({result.records} record(s) read)")
+        err.print(
+            f"[red]BROKEN[/] audit record {result.first_broken_id}: {result.reason} "
+            f"({result.records} record(s) read)"
+        )
         sys.exit(1)
     out.print(f"[green]OK[/] {result.records} audit record(s); the chain is intact")
 
@@ -353,13 +403,26 @@ def users_list(ctx: Context, as_json: bool) -> None:
     with ctx.database() as (_, db):
         accounts = list_users(db)
     if as_json:
-        emit_json([{"username": u.username, "role": u.role, "disabled": u.disabled,
-                    "last_login_at": u.last_login_at} for u in accounts])
+        emit_json(
+            [
+                {
+                    "username": u.username,
+                    "role": u.role,
+                    "disabled": u.disabled,
+                    "last_login_at": u.last_login_at,
+                }
+                for u in accounts
+            ]
+        )
         return
     table = Table(title="Users")
     for column in ("username", "role", "state", "last login"):
         table.add_column(column)
     for u in accounts:
-        table.add_row(u.username, u.role, "disabled" if u.disabled else "active",
-                      str(u.last_login_at or "never"))
+        table.add_row(
+            u.username,
+            u.role,
+            "disabled" if u.disabled else "active",
+            str(u.last_login_at or "never"),
+        )
     out.print(table)

@@ -42,12 +42,17 @@ def _demo_sites(settings: Settings) -> list[str]:
     return [settings.demo.site_id]
 
 
-@wires("hook", "install the WHMCS addon module: `whmcs-monitor whmcs install-module /path/to/whmcs`")
+@wires(
+    "hook", "install the WHMCS addon module: `whmcs-monitor whmcs install-module /path/to/whmcs`"
+)
 def _hooks_wired(settings: Settings, conn: Connection) -> bool:
     return bool(sites_with_source(conn, "hook", exclude_sites=_demo_sites(settings)))
 
 
-@wires("poll", "give a site read-only WHMCS database access (sites[].database) or API access (sites[].api)")
+@wires(
+    "poll",
+    "give a site read-only WHMCS database access (sites[].database) or API access (sites[].api)",
+)
 def _poll_wired(settings: Settings, _conn: Connection) -> bool:
     return any(site.database or site.api for site in settings.sites)
 
@@ -96,9 +101,15 @@ class Scorecard:
 
     def as_json(self) -> dict[str, object]:
         def row(s: CategoryScore) -> dict[str, object]:
-            return {"category": s.category, "title": s.title, "possible": s.possible,
-                    "wired": s.wired, "observed": s.observed, "routed": s.routed,
-                    "percent": s.percent}
+            return {
+                "category": s.category,
+                "title": s.title,
+                "possible": s.possible,
+                "wired": s.wired,
+                "observed": s.observed,
+                "routed": s.routed,
+                "percent": s.percent,
+            }
 
         return {
             "window_days": OBSERVATION_WINDOW.days,
@@ -115,8 +126,9 @@ def _not_wired_action(source: str) -> str:
 
 def compute(catalog: Catalog, settings: Settings, conn: Connection) -> Scorecard:
     wired_sources = {source for source, (check, _) in WIRING.items() if check(settings, conn)}
-    observed = kinds_seen_since(conn, utcnow() - OBSERVATION_WINDOW,
-                                exclude_sites=_demo_sites(settings))
+    observed = kinds_seen_since(
+        conn, utcnow() - OBSERVATION_WINDOW, exclude_sites=_demo_sites(settings)
+    )
     routed: set[str] = set()
     for router in ROUTERS:
         routed |= router(settings, conn)
@@ -124,7 +136,9 @@ def compute(catalog: Catalog, settings: Settings, conn: Connection) -> Scorecard
     for category in catalog.categories:
         kinds = catalog.in_category(category.id)
         score = CategoryScore(
-            category.id, category.title, len(kinds),
+            category.id,
+            category.title,
+            len(kinds),
             wired=sum(k.source in wired_sources for k in kinds),
             observed=sum(k.kind in observed for k in kinds),
             routed=sum(k.kind in routed for k in kinds),
@@ -135,7 +149,10 @@ def compute(catalog: Catalog, settings: Settings, conn: Connection) -> Scorecard
 
 
 def _gaps(
-    category: str, kinds: tuple[EventKind, ...], wired: set[str], observed: set[str],
+    category: str,
+    kinds: tuple[EventKind, ...],
+    wired: set[str],
+    observed: set[str],
     routed: set[str],
 ) -> list[Gap]:
     gaps: list[Gap] = []
@@ -144,11 +161,16 @@ def _gaps(
         gaps.append(Gap(category, "wired", names, _not_wired_action(source)))
     unseen = [k.kind for k in kinds if k.source in wired and k.kind not in observed]
     if unseen:
-        gaps.append(Gap(category, "observed", unseen,
-                        "wired but not seen in 7 days: fine if rare; otherwise check the source "
-                        "(the module is activated, the poller runs) with `whmcs-monitor events`"))
+        gaps.append(
+            Gap(
+                category,
+                "observed",
+                unseen,
+                "wired but not seen in 7 days: fine if rare; otherwise check the source "
+                "(the module is activated, the poller runs) with `whmcs-monitor events`",
+            )
+        )
     unrouted = [k.kind for k in kinds if k.kind not in routed]
     if unrouted:
-        gaps.append(Gap(category, "routed", unrouted,
-                        "no alert rule sends these to a receiver"))
+        gaps.append(Gap(category, "routed", unrouted, "no alert rule sends these to a receiver"))
     return gaps

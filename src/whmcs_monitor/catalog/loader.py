@@ -190,4 +190,3 @@ def load_catalog() -> Catalog:
     """The catalog shipped in the package (parsed once per process)."""
     text = resources.files("whmcs_monitor.catalog").joinpath("events.yaml").read_text("utf-8")
     return parse_catalog(text)
-

@@ -51,8 +51,12 @@ def to_protocol(batch: Batch) -> bytes:
         event.update(
             id=str(uuid.uuid4()),
             occurred_at=now,
-            context={"request": item["request"], "whmcs_version": "8.13.1",
-                     "module_version": __version__, "demo": True},
+            context={
+                "request": item["request"],
+                "whmcs_version": "8.13.1",
+                "module_version": __version__,
+                "demo": True,
+            },
         )
         events.append(event)
     return json.dumps({"events": events}).encode()

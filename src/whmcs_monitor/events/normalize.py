@@ -79,7 +79,9 @@ def extract_labels(entry: EventKind, data: Mapping[str, Any]) -> dict[str, str]:
     return labels
 
 
-def fingerprint(site: str, kind: str, labels: Mapping[str, str], subjects: Mapping[str, int]) -> str:
+def fingerprint(
+    site: str, kind: str, labels: Mapping[str, str], subjects: Mapping[str, int]
+) -> str:
     """Stable identity of "the same thing happening again": site, kind, labels and subjects."""
     material = json.dumps([site, kind, sorted(labels.items()), sorted(subjects.items())])
     return hashlib.sha256(material.encode()).hexdigest()[:32]

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 UNLISTED_HOOK = "whmcs.unlisted_hook"
-AUTH_FAILED_KIND = "monitor.ingest_auth_failed"
+AUTH_FAILED_KIND = "security.ingest_auth_failed"
 MONITOR_SITE = "monitor"
 
 
@@ -100,7 +100,12 @@ async def _report_auth_failure(
     event = build_event(
         services.catalog.get(AUTH_FAILED_KIND),
         site=MONITOR_SITE,
-        data={"ip": ip, "reason": failure.reason, "claimed_site": claimed, "suppressed": suppressed},
+        data={
+            "ip": ip,
+            "reason": failure.reason,
+            "claimed_site": claimed,
+            "suppressed": suppressed,
+        },
     )
     try:
         await writer.write([event])

@@ -47,7 +47,9 @@ def decode_body(raw: bytes, limits: IngestConfig) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"body is not valid UTF-8 (bad byte at offset {exc.start})", status=400) from exc
+        raise InputError(
+            f"body is not valid UTF-8 (bad byte at offset {exc.start})", status=400
+        ) from exc
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -118,10 +120,12 @@ def _field(event: dict[str, Any], name: str, index: int, kind: type, required: b
     value = event.get(name)
     if value is None:
         if required:
-            raise InputError(f"events[{index}].{name}: is required", field=f"events[{index}].{name}")
+            raise InputError(
+                f"events[{index}].{name}: is required", field=f"events[{index}].{name}"
+            )
         return None
     if not isinstance(value, kind) or isinstance(value, bool):
-        expected = {str: "a string", dict: "an object"}[kind]
+        expected = "a string" if kind is str else "an object"
         raise InputError(
             f"events[{index}].{name}: must be {expected}, not {type(value).__name__}",
             field=f"events[{index}].{name}",
@@ -145,7 +149,9 @@ def _event(event: Any, index: int) -> RawEvent:
         raise InputError(f"{where}: give exactly one of hook and kind", field=where)
     name_field, name = ("hook", hook) if hook is not None else ("kind", kind)
     if not NAME_RE.match(name):
-        raise InputError(f"{where}.{name_field}: {name!r} is not a valid name", field=f"{where}.{name_field}")
+        raise InputError(
+            f"{where}.{name_field}: {name!r} is not a valid name", field=f"{where}.{name_field}"
+        )
     stamp = _field(event, "occurred_at", index, str, True)
     try:
         occurred_at = parse_rfc3339(stamp)
@@ -168,7 +174,7 @@ def parse_batch(raw: bytes, limits: IngestConfig) -> list[RawEvent]:
     """The events of a request body, or an :class:`InputError` naming what is wrong."""
     document = decode_body(raw, limits)
     if not isinstance(document, dict):
-        raise InputError("body: must be a JSON object like {\"events\": [...]}", field="body")
+        raise InputError('body: must be a JSON object like {"events": [...]}', field="body")
     batch = document.get("events")
     if not isinstance(batch, list):
         raise InputError("events: is required and must be a list", field="events")

@@ -22,7 +22,9 @@ from whmcs_monitor.store.tables import audit_log
 GENESIS = "0" * 64
 
 
-def _digest(prev_hash: str, at: datetime, actor: str, action: str, target: str, details: str) -> str:
+def _digest(
+    prev_hash: str, at: datetime, actor: str, action: str, target: str, details: str
+) -> str:
     material = json.dumps(
         [prev_hash, as_utc(at).isoformat(), actor, action, target, details], ensure_ascii=False
     )

@@ -73,7 +73,7 @@ def event_row_to_dict(row: Any) -> dict[str, Any]:
     """A stored event as the JSON document the API and ``events --json`` print."""
     subjects = {
         name[: -len("_id")]: row[name]
-        for name in row.keys()
+        for name in row
         if name.endswith("_id") and name != "event_id" and row[name] is not None
     }
     return {
@@ -100,14 +100,18 @@ def _iso(value: datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-def kinds_seen_since(conn: Connection, since: datetime, *, exclude_sites: Sequence[str] = ()) -> set[str]:
+def kinds_seen_since(
+    conn: Connection, since: datetime, *, exclude_sites: Sequence[str] = ()
+) -> set[str]:
     stmt = sa.select(events.c.kind).where(events.c.occurred_at >= since).distinct()
     if exclude_sites:
         stmt = stmt.where(events.c.site.not_in(exclude_sites))
     return set(conn.scalars(stmt))
 
 
-def sites_with_source(conn: Connection, source: str, *, exclude_sites: Sequence[str] = ()) -> set[str]:
+def sites_with_source(
+    conn: Connection, source: str, *, exclude_sites: Sequence[str] = ()
+) -> set[str]:
     """Sites that have ever sent an event of this source (e.g. the hook module is installed)."""
     stmt = sa.select(events.c.site).where(events.c.source == source).distinct()
     if exclude_sites:

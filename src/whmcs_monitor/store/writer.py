@@ -100,9 +100,7 @@ class EventWriter:
                 if key in inserted_keys and key not in claimed:
                     claimed.add(key)
                     inserted.append(event)
-            results.append(
-                WriteResult(len(inserted), len(batch) - len(inserted), tuple(inserted))
-            )
+            results.append(WriteResult(len(inserted), len(batch) - len(inserted), tuple(inserted)))
         if self._on_commit is not None:
             self._on_commit([e for r in results for e in r.inserted])
         return results

@@ -1,0 +1,159 @@
+"""The command line: init, catalog, events, coverage, users and audit, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from support import batch_body, event, signed_headers
+from whmcs_monitor.cli import main
+from whmcs_monitor.config import Settings, load_settings
+
+
+@pytest.fixture
+def initialized(tmp_path: Path) -> Path:
+    path = tmp_path / "data" / "config.yaml"
+    result = CliRunner().invoke(main, ["--config", str(path), "init"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def run(path: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--config", str(path), *args])
+    return result.exit_code, result.output
+
+
+def test_init_creates_a_private_config_a_database_and_an_admin(initialized: Path) -> None:
+    assert stat.S_IMODE(os.stat(initialized).st_mode) == 0o600
+    settings = load_settings(initialized)
+    assert (initialized.parent / "monitor.db").exists()
+    assert len(settings.sites[0].secret_bytes()) >= 32
+    code, output = run(initialized, "users", "list", "--json")
+    assert code == 0
+    assert json.loads(output) == [
+        {"username": "admin", "role": "admin", "disabled": False, "last_login_at": None}
+    ]
+
+
+def test_init_refuses_to_overwrite_an_existing_config(initialized: Path) -> None:
+    before = initialized.read_text()
+    code, output = run(initialized, "init")
+    assert code == 1 and "already exists" in output
+    assert initialized.read_text() == before
+
+
+def test_init_prints_the_admin_password_once_and_it_works(tmp_path: Path) -> None:
+    from whmcs_monitor.accounts import verify_password
+    from whmcs_monitor.store.db import Database
+
+    path = tmp_path / "config.yaml"
+    code, output = run(path, "init")
+    assert code == 0
+    password = output.split("one-time password:")[1].split()[0]
+    db = Database(load_settings(path).database_url)
+    try:
+        user = verify_password(db, "admin", password)
+        assert user is not None and user.must_change_password
+        assert verify_password(db, "admin", password + "x") is None
+    finally:
+        db.dispose()
+
+
+def test_catalog_filters_by_category_and_prints_json() -> None:
+    result = CliRunner().invoke(main, ["catalog", "--category", "domains", "--json"])
+    assert result.exit_code == 0
+    kinds = json.loads(result.output)
+    assert kinds and {k["category"] for k in kinds} == {"domains"}
+
+
+def test_catalog_rejects_an_unknown_category_with_the_choices() -> None:
+    result = CliRunner().invoke(main, ["catalog", "--category", "dommains"])
+    assert result.exit_code == 2 and "choose from" in result.output
+
+
+def test_events_lists_what_was_ingested_filtered_by_alias(initialized: Path) -> None:
+    from whmcs_monitor.web.app import create_app
+
+    settings: Settings = load_settings(initialized)
+    site = settings.sites[0]
+    secret = site.secret_bytes().decode()
+    batch = [
+        event(
+            "AfterRegistrarRegistrationFailed",
+            vars={
+                "params": {"domainid": 9, "sld": "example", "tld": "com"},
+                "error": "Insufficient funds",
+            },
+        ),
+        event("InvoicePaid"),
+    ]
+    body = batch_body(batch)
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/api/v1/ingest",
+            content=body,
+            headers=signed_headers(body, site=site.id, secret=secret),
+        )
+        assert response.status_code == 202
+    code, output = run(
+        initialized, "events", "--since", "10m", "--kind", "DomainRegisterFailed", "--json"
+    )
+    assert code == 0
+    rows = json.loads(output)
+    assert [r["kind"] for r in rows] == ["registrar.registration_failed"]
+    assert rows[0]["subjects"]["domain"] == 9
+    assert "Insufficient funds" in rows[0]["summary"]
+
+
+def test_events_explains_a_bad_since(initialized: Path) -> None:
+    code, output = run(initialized, "events", "--since", "10x")
+    assert code == 2 and "'10x' is not a duration" in output
+
+
+def test_coverage_json_has_every_category_and_actionable_gaps(initialized: Path) -> None:
+    code, output = run(initialized, "coverage", "--json")
+    assert code == 0
+    card = json.loads(output)
+    assert len(card["categories"]) == 14
+    assert card["total"]["possible"] == sum(c["possible"] for c in card["categories"])
+    hook_gap = next(
+        g for g in card["gaps"] if g["stage"] == "wired" and "install-module" in g["action"]
+    )
+    assert hook_gap["kinds"]
+
+
+def test_users_add_passwd_disable(initialized: Path) -> None:
+    assert (
+        run(
+            initialized,
+            "users",
+            "add",
+            "bob",
+            "--role",
+            "operator",
+            "--password",
+            "correct horse battery",
+        )[0]
+        == 0
+    )
+    code, output = run(initialized, "users", "add", "bob", "--password", "correct horse battery")
+    assert code == 1 and "already exists" in output
+    code, output = run(initialized, "users", "passwd", "bob", "--password", "short")
+    assert code == 1 and "at least 12 characters" in output
+    assert run(initialized, "users", "disable", "bob")[0] == 0
+    code, output = run(initialized, "users", "list", "--json")
+    bob = next(u for u in json.loads(output) if u["username"] == "bob")
+    assert bob["disabled"] is True and bob["role"] == "operator"
+    code, output = run(initialized, "audit", "verify")
+    assert code == 0 and "3 audit record(s)" in output
+
+
+def test_a_missing_config_says_how_to_create_one(tmp_path: Path) -> None:
+    code, output = run(tmp_path / "nope.yaml", "events")
+    assert code == 1 and "run `whmcs-monitor init`" in output

@@ -1,0 +1,96 @@
+"""Config validation: every problem reported with its path and a plain reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from whmcs_monitor.cli import main
+from whmcs_monitor.config import load_settings, parse_settings
+from whmcs_monitor.errors import ConfigError
+
+GOOD_SECRET = "k" * 40
+
+
+def problems(data: object, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, environ=environ or {})
+    return info.value.problems
+
+
+def test_a_short_site_secret_is_reported_at_its_path() -> None:
+    assert problems({"sites": [{"id": "main", "secret": "short"}]}) == [
+        "sites[0].secret: must be at least 32 characters"
+    ]
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    found = problems({"server": {"port": 0, "colour": "blue"}, "sites": [{"id": "Bad Id!"}]})
+    assert "server.port: must be at least 1" in found
+    assert "server.colour: is not a known setting (check the spelling)" in found
+    assert any(p.startswith("sites[0].id: must be 1-64 lower-case letters") for p in found)
+
+
+def test_duplicate_site_ids_are_refused() -> None:
+    site = {"id": "main", "secret": GOOD_SECRET}
+    assert problems({"sites": [site, site]}) == ["site id 'main' is used twice"]
+
+
+def test_environment_overrides_the_file() -> None:
+    settings = parse_settings(
+        {"server": {"port": 8080}}, environ={"WHMCS_MONITOR_SERVER__PORT": "9100"}
+    )
+    assert settings.server.port == 9100
+
+
+def test_a_bad_environment_override_names_the_setting() -> None:
+    assert problems({}, {"WHMCS_MONITOR_SERVER__PORT": "eighty"}) == [
+        "server.port: must be a whole number"
+    ]
+
+
+def test_a_secret_can_come_from_a_file(tmp_path: Path) -> None:
+    secret_file = tmp_path / "main.secret"
+    secret_file.write_text(GOOD_SECRET + "\n")
+    settings = parse_settings(
+        {"sites": [{"id": "main", "secret_file": str(secret_file)}]}, environ={}
+    )
+    assert settings.sites[0].secret_bytes() == GOOD_SECRET.encode()
+
+
+def test_a_secret_env_that_is_unset_is_reported() -> None:
+    found = problems({"sites": [{"id": "main", "secret_env": "NOPE_NOT_SET"}]})
+    assert found == ["sites[0]: secret_env names NOPE_NOT_SET, which is not set"]
+
+
+def test_secrets_are_never_printed() -> None:
+    settings = parse_settings({"sites": [{"id": "main", "secret": GOOD_SECRET}]}, environ={})
+    assert GOOD_SECRET not in repr(settings) and GOOD_SECRET not in str(settings.model_dump())
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("server:\n  port: [8080\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    assert info.value.problems[0].startswith("line 3, column 1: not valid YAML")
+
+
+def test_config_check_prints_each_problem_and_exits_non_zero(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("sites:\n  - id: main\n    secret: tooshort\nserver:\n  port: 70000\n")
+    result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 1
+    assert "sites[0].secret: must be at least 32 characters" in result.output
+    assert "server.port: must be at most 65535" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_check_passes_a_good_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"sites:\n  - id: main\n    secret: {GOOD_SECRET}\n")
+    result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output and GOOD_SECRET not in result.output
