@@ -53,7 +53,8 @@ def close_breaker(spool_dir: Path) -> None:
 
 
 def hook_events(collector: Collector) -> list[dict[str, Any]]:
-    return [e for e in collector.events() if e["hook"] is not None]
+    """Stored hook events, leaving out the AfterCronJob events that trigger replays."""
+    return [e for e in collector.events() if e["hook"] not in (None, "AfterCronJob")]
 
 
 def test_every_catalog_hook_arrives_with_its_kind(
@@ -64,7 +65,7 @@ def test_every_catalog_hook_arrives_with_its_kind(
     run = run_harness(php, calls, env_for(collector, tmp_path), tmp_path)
 
     assert run.report["escaped"] == []
-    stored = hook_events(collector)
+    stored = [e for e in collector.events() if e["hook"] is not None]
     assert sorted((e["hook"], e["kind"]) for e in stored) == sorted(hooks.items())
     assert all(e["site"] == collector.site_id for e in stored)
     assert all(e["context"]["request"] == "cron" for e in stored)
@@ -85,7 +86,7 @@ def test_no_seeded_secret_reaches_the_collector_the_spool_or_a_log(
     stored = json.dumps(collector.events())
     spool = all_files_text(tmp_path / "spool")
     logs = "".join(r.stdout + r.stderr + r.error_log for r in (run_up, run_down))
-    assert len(spool_events(tmp_path / "spool")) == len(hooks)
+    assert len([e for e in spool_events(tmp_path / "spool") if "hook" in e]) == len(hooks)
     for secret in SECRET_VALUES:
         assert secret not in stored, f"{secret} reached the collector"
         assert secret not in spool, f"{secret} reached the spool"

@@ -69,7 +69,7 @@ def test_no_seeded_secret_reaches_the_collector_with_the_shipped_catalog(
     )
     run = run_harness(php, calls, env, tmp_path)
 
-    assert {e["hook"] for e in stub_collector.events} == set(hooks)
+    assert {e["hook"] for e in stub_collector.events if "hook" in e} == set(hooks)
     assert_no_secret(json.dumps(stub_collector.events), "the collector")
     for request in stub_collector.requests:
         assert_no_secret(request["body"].decode(), "a request body")
