@@ -103,6 +103,9 @@ def test_the_spool_cap_counts_dropped_events_and_the_heartbeat_reports_them(
     )
     beat = next(e for e in stub_collector.events if e.get("kind") == "forwarder.heartbeat")
     assert beat["vars"]["dropped_events"] == 40 - len(spooled)
+    drop = next(e for e in stub_collector.events if e.get("kind") == "forwarder.spool_dropped")
+    assert drop["vars"]["dropped"] == 40 - len(spooled)
+    assert drop["vars"]["reason"] == "spool full"
     assert beat["vars"]["spool_depth"] == len(spooled)  # measured before this run's replay
     assert spool_events(tmp_path / "spool") == []
 
@@ -171,3 +174,17 @@ def test_concurrent_writers_lose_nothing_and_replay_stores_each_event_once(
     stored_ids = [e["id"] for e in stub_collector.events if "hook" in e]
     assert sorted(stored_ids) == sorted(e["id"] for e in spooled)
     assert spool_events(tmp_path / "spool") == []
+
+
+def test_the_drop_report_is_sent_once_per_new_loss(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir(mode=0o700)
+    (spool_dir / "state.json").write_text(json.dumps({"dropped_events": 5}))
+    env = env_for(stub_collector, tmp_path)
+    mod = module(tmp_path)
+    for _ in range(2):
+        run_harness(php, [{"hook": "AfterCronJob", "vars": {}}], env, tmp_path, module_dir=mod)
+    drops = [e for e in stub_collector.events if e.get("kind") == "forwarder.spool_dropped"]
+    assert [d["vars"]["dropped"] for d in drops] == [5]

@@ -24,7 +24,7 @@ namespace WhmcsMonitor;
 final class Forwarder
 {
     const HEARTBEAT_KIND = 'forwarder.heartbeat';
-    const TEST_KIND = 'forwarder.test';
+    const DROPPED_KIND = 'forwarder.spool_dropped';
 
     /** @var Forwarder|null the one instance hooks.php booted */
     private static $instance;
@@ -213,6 +213,10 @@ final class Forwarder
         $lines = $this->drain();
         if ($this->cronRequested) {
             $lines[] = $this->heartbeatLine();
+            $dropped = $this->droppedLine();
+            if ($dropped !== null) {
+                $lines[] = $dropped;
+            }
         }
         $delivered = $this->deliver($lines);
         if (($delivered || $this->cronRequested) && !$this->breaker()->isOpen()) {
@@ -413,15 +417,19 @@ final class Forwarder
         );
     }
 
-    /** The heartbeat event: lets the monitor tell "forwarder silent" from "nothing happening". */
-    public function heartbeatLine()
+    /**
+     * The heartbeat event: lets the monitor tell "forwarder silent" from "nothing happening".
+     *
+     * @param array<string, mixed> $extra more vars (the test button marks its heartbeat)
+     */
+    public function heartbeatLine(array $extra = array())
     {
         $state = $this->state()->read();
         return self::json(array(
             'id' => EventId::uuid4(),
             'kind' => self::HEARTBEAT_KIND,
             'occurred_at' => EventId::rfc3339(microtime(true)),
-            'vars' => array(
+            'vars' => array_merge(array(
                 'module_version' => Module::VERSION,
                 'catalog_version' => $this->catalog->version,
                 'hooks_registered' => $this->hooksRegistered,
@@ -430,21 +438,45 @@ final class Forwarder
                 'rejected_events' => (int) $state['rejected_events'],
                 'php_version' => PHP_VERSION,
                 'whmcs_version' => self::whmcsVersion(),
+            ), $extra),
+            'context' => self::context(),
+        ));
+    }
+
+    /**
+     * A forwarder.spool_dropped event when events were dropped since the last report, so the
+     * loss raises an alert instead of waiting to be noticed in a counter. The event itself goes
+     * through the normal path (and the spool), so the report is not lost either.
+     */
+    public function droppedLine()
+    {
+        $state = $this->state()->read();
+        $delta = (int) $state['dropped_events'] - (int) $state['dropped_reported'];
+        if ($delta <= 0) {
+            return null;
+        }
+        $this->state()->markDroppedReported((int) $state['dropped_events']);
+        return self::json(array(
+            'id' => EventId::uuid4(),
+            'kind' => self::DROPPED_KIND,
+            'occurred_at' => EventId::rfc3339(microtime(true)),
+            'vars' => array(
+                'dropped' => $delta,
+                'dropped_events' => (int) $state['dropped_events'],
+                'reason' => (string) $state['last_drop_reason'],
+                'last_drop_at' => $state['last_drop_at'],
             ),
             'context' => self::context(),
         ));
     }
 
-    /** The status page's "Send test event": synchronous, bypasses the breaker, never spooled. */
+    /**
+     * The status page's "Send test event": a heartbeat marked test=true, sent synchronously,
+     * bypassing the breaker, never spooled. A heartbeat because every collector knows that kind.
+     */
     public function sendTestEvent()
     {
-        $line = self::json(array(
-            'id' => EventId::uuid4(),
-            'kind' => self::TEST_KIND,
-            'occurred_at' => EventId::rfc3339(microtime(true)),
-            'vars' => array('module_version' => Module::VERSION, 'message' => 'test event from the WHMCS admin area'),
-            'context' => self::context(),
-        ));
+        $line = $this->heartbeatLine(array('test' => true));
         $result = $this->sender()->send(array($line));
         if ($result->ok) {
             $this->state()->recordSuccess($result->accepted, $result->duplicates, $result->status);

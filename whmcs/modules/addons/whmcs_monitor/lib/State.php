@@ -64,6 +64,15 @@ final class State
         }
     }
 
+    /** The dropped total already announced with a forwarder.spool_dropped event. */
+    public function markDroppedReported($total)
+    {
+        $this->update(function (array $s) use ($total) {
+            $s['dropped_reported'] = max((int) $s['dropped_reported'], (int) $total);
+            return $s;
+        });
+    }
+
     public function recordRejected($count, $error)
     {
         $this->update(function (array $s) use ($count, $error) {
@@ -86,6 +95,7 @@ final class State
             'last_error' => null,
             'sent_events' => 0,
             'dropped_events' => 0,
+            'dropped_reported' => 0,
             'last_drop_at' => null,
             'last_drop_reason' => null,
             'rejected_events' => 0,
