@@ -137,7 +137,7 @@ final class Normalizer
         $out = array('_class' => $short);
         if (method_exists($object, 'getAttributes')) {
             $attributes = $object->getAttributes();
-            $fields = isset(self::FIELDS[$short]) ? self::FIELDS[$short] : self::GENERIC_FIELDS;
+            $fields = array_key_exists($short, self::FIELDS) ? self::FIELDS[$short] : self::GENERIC_FIELDS;
             foreach ($fields as $field) {
                 if (array_key_exists($field, $attributes) && (is_scalar($attributes[$field]) || $attributes[$field] === null)) {
                     $out[$field] = self::value($attributes[$field], $depth + 1);
