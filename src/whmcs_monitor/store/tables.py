@@ -80,3 +80,36 @@ users = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("last_login_at", UtcDateTime, nullable=True),
 )
+
+metric_series = sa.Table(
+    "metric_series",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("site", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("labels", Json, nullable=False),
+    sa.Index(None, "name", "site"),
+)
+
+metric_samples = sa.Table(
+    "metric_samples",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("series", sa.String(32), nullable=False),
+    sa.Column("ts", UtcDateTime, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Index(None, "series", "ts"),
+    sa.Index(None, "ts"),
+)
+
+metric_rollups = sa.Table(
+    "metric_rollups",
+    metadata,
+    sa.Column("series", sa.String(32), primary_key=True),
+    sa.Column("resolution", sa.Integer, primary_key=True),
+    sa.Column("bucket", UtcDateTime, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("sum", sa.Float, nullable=False),
+    sa.Column("min", sa.Float, nullable=False),
+    sa.Column("max", sa.Float, nullable=False),
+)

@@ -17,6 +17,7 @@ from whmcs_monitor.services import Services
 from whmcs_monitor.store.writer import EventWriter
 from whmcs_monitor.web.errors import install_error_handlers
 from whmcs_monitor.web.ops import router as ops_router
+from whmcs_monitor.workers import background_workers
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,9 @@ def create_app(settings: Settings, *, demo: bool = False) -> FastAPI:
         writer.start()
         app.state.services = services
         app.state.writer = writer
-        tasks: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(start(), name=name) for name, start in background_workers(services)
+        ]
         if demo:
             tasks.append(asyncio.create_task(run_simulator(settings), name="demo"))
         try:

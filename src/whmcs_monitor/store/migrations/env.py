@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from whmcs_monitor.store.tables import metadata
+from whmcs_monitor.store.tables import metadata  # parts import their tables modules here too
 
 connection = context.config.attributes["connection"]
 context.configure(
