@@ -430,3 +430,6 @@ def users_list(ctx: Context, as_json: bool) -> None:
 
 
 # Commands of the other parts: one line each.
+from whmcs_monitor.whmcs_cli import whmcs_group  # noqa: E402
+
+main.add_command(whmcs_group)

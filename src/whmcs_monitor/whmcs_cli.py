@@ -1,0 +1,75 @@
+"""`whmcs-monitor whmcs ...`: connect a WHMCS installation (install the addon module)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from whmcs_monitor.cli import Context, friendly_errors, out
+from whmcs_monitor.whmcs_install import (
+    check_whmcs_root,
+    default_collector_url,
+    install_module,
+    register_site,
+)
+
+# Defined here rather than imported: cli.py imports this module at its end, and mypy cannot type
+# a decorator object taken across that cycle.
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group("whmcs")
+def whmcs_group() -> None:
+    """Connect a WHMCS installation."""
+
+
+@whmcs_group.command("install-module")
+@click.argument("whmcs_root", type=click.Path(path_type=Path))
+@click.option(
+    "--site",
+    "site_id",
+    default="main",
+    show_default=True,
+    help="Site id; added to the config with a new secret if it is not there.",
+)
+@click.option(
+    "--url",
+    help="Collector URL the module posts to [default: server.public_url, else the listen address].",
+)
+@click.option(
+    "--spool-dir",
+    type=click.Path(path_type=Path),
+    help="Where the module keeps unsent events; outside the web root "
+    "[default: a private folder in the system temp dir].",
+)
+@pass_ctx
+@friendly_errors
+def install_module_command(
+    ctx: Context, whmcs_root: Path, site_id: str, url: str | None, spool_dir: Path | None
+) -> None:
+    """Copy the addon module into WHMCS_ROOT and write its config.php."""
+    check_whmcs_root(whmcs_root)  # before touching the monitor's config
+    registration = register_site(ctx.path, site_id)
+    server = ctx.settings().server
+    report = install_module(
+        whmcs_root,
+        site_id=site_id,
+        url=url or default_collector_url(server.public_url, server.host, server.port),
+        secret=registration.secret,
+        php=shutil.which("php"),
+        spool_dir=spool_dir,
+    )
+    if registration.created:
+        out.print(f"Added site [bold]{site_id}[/] with a new secret to {ctx.path}")
+    out.print(f"Installed {report.files_copied} files in {report.module_dir}")
+    out.print(f"Wrote {report.config_php} (mode 0600): posts to {report.url} as site {site_id}")
+    out.print(
+        f"php -l: {report.files_linted} files OK"
+        if report.files_linted is not None
+        else "php -l: skipped, php is not installed here"
+    )
+    out.print("Next steps:")
+    for number, step in enumerate(report.steps, 1):
+        out.print(f"  {number}. {step}")
