@@ -111,7 +111,7 @@ def start(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[b
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code in (200, 404):
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code < 500:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
