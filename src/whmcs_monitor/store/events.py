@@ -13,25 +13,43 @@ from sqlalchemy.engine import Connection
 
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.lib.timeutil import as_utc
+from whmcs_monitor.store.db import LOCK_EVENT_INSERT
 from whmcs_monitor.store.tables import events
 
 
 def insert_events(conn: Connection, batch: Sequence[Event]) -> set[tuple[str, str]]:
     """Insert what is new; return the (site, event_id) pairs actually inserted.
 
-    ``ON CONFLICT DO NOTHING`` on (site, event_id) makes a replayed spool or a retried request
-    harmless, even when two instances receive the same batch at the same moment.
+    The event-insert lock is held until the caller's transaction commits: sequence numbers then
+    become visible in commit order (without it a pipeline consumer on PostgreSQL could move past
+    a ``seq`` whose transaction commits later, and never see that event), and the ids read here
+    cannot be inserted by anyone else meanwhile. SQLite's write lock gives both already.
+    ``ON CONFLICT DO NOTHING`` stays as the last line of defence; a plain multi-row insert is
+    much cheaper than ``RETURNING`` for large batches.
     """
     if not batch:
         return set()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(events)
-        .on_conflict_do_nothing(index_elements=["site", "event_id"])
-        .returning(events.c.site, events.c.event_id)
-    )
-    result = conn.execute(stmt, [e.to_row() for e in batch])
-    return {(row.site, row.event_id) for row in result}
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_EVENT_INSERT})
+    wanted = {(e.site, e.event_id) for e in batch}
+    existing: set[tuple[str, str]] = set()
+    for site in {site for site, _ in wanted}:
+        ids = [event_id for s, event_id in wanted if s == site]
+        for start in range(0, len(ids), 500):
+            stmt = sa.select(events.c.event_id).where(
+                events.c.site == site, events.c.event_id.in_(ids[start : start + 500])
+            )
+            existing.update((site, event_id) for event_id in conn.scalars(stmt))
+    fresh: dict[tuple[str, str], Event] = {}
+    for event in batch:
+        key = (event.site, event.event_id)
+        if key not in existing:
+            fresh.setdefault(key, event)
+    if fresh:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(events).on_conflict_do_nothing(index_elements=["site", "event_id"])
+        conn.execute(statement, [e.to_row() for e in fresh.values()])
+    return set(fresh)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from whmcs_monitor.events.model import Event
-from whmcs_monitor.store.db import LOCK_EVENT_INSERT, Database
+from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import insert_events
 
 
@@ -87,9 +87,6 @@ class EventWriter:
     def _commit(self, batches: list[Sequence[Event]]) -> list[WriteResult]:
         flat = [event for batch in batches for event in batch]
         with self._db.write() as conn:
-            # Held until commit so that sequence numbers become visible in commit order; without
-            # it a pipeline consumer on PostgreSQL could pass a seq whose transaction commits later.
-            self._db.advisory_lock(conn, LOCK_EVENT_INSERT)
             inserted_keys = insert_events(conn, flat)
         results: list[WriteResult] = []
         claimed: set[tuple[str, str]] = set()
