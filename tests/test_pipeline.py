@@ -81,3 +81,33 @@ def test_two_workers_sharing_a_consumer_never_process_an_event_twice(db: Databas
     while consume(db, "shared", handler, limit=50):
         pass
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 400
+
+
+def test_a_consumer_running_beside_concurrent_writers_misses_nothing(db: Database) -> None:
+    entry = load_catalog().get("invoice.paid")
+    seen: list[int] = []
+    done = threading.Event()
+
+    def writer(offset: int) -> None:
+        for i in range(40):
+            with db.write() as conn:
+                insert_events(
+                    conn, [build_event(entry, site="main", data={"invoiceid": offset + i})]
+                )
+
+    def consumer() -> None:
+        while not done.is_set():
+            consume(db, "live", lambda _c, b: seen.extend(e["subjects"]["invoice"] for e in b))
+
+    reader = threading.Thread(target=consumer)
+    reader.start()
+    writers = [threading.Thread(target=writer, args=(n * 1000,)) for n in range(3)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    done.set()
+    reader.join()
+    while consume(db, "live", lambda _c, b: seen.extend(e["subjects"]["invoice"] for e in b)):
+        pass
+    assert sorted(seen) == sorted(n * 1000 + i for n in range(3) for i in range(40))
