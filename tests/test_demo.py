@@ -41,5 +41,5 @@ def test_a_story_keeps_its_ids_consistent() -> None:
 
 def test_demo_settings_need_a_secret() -> None:
     settings = parse_settings({"demo": {"enabled": "on"}}, environ={})
-    with pytest.raises(ValueError, match="demo.secret is not set"):
+    with pytest.raises(ValueError, match=r"demo\.secret is not set"):
         Target.from_settings(settings)
