@@ -18,6 +18,7 @@ from whmcs_monitor import __version__
 from whmcs_monitor.accounts import ROLES, create_user, list_users, set_disabled, set_password
 from whmcs_monitor.bootstrap import InitReport, demo_wanted, initialize
 from whmcs_monitor.catalog import load_catalog
+from whmcs_monitor.catalog.docs import render_markdown
 from whmcs_monitor.config import Settings, config_path, load_settings
 from whmcs_monitor.coverage import compute as compute_coverage
 from whmcs_monitor.errors import MonitorError
@@ -211,12 +212,16 @@ def config_check(ctx: Context) -> None:
 @click.option("--category", help="Only this category.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--export-hooks", is_flag=True, help="Print the hooks.json the PHP module ships.")
+@click.option("--markdown", is_flag=True, help="Print the reference that docs/events.md holds.")
 @friendly_errors
-def catalog(category: str | None, as_json: bool, export_hooks: bool) -> None:
+def catalog(category: str | None, as_json: bool, export_hooks: bool, markdown: bool) -> None:
     """List the kinds of event whmcs-monitor knows."""
     cat = load_catalog()
     if export_hooks:
         click.echo(json.dumps(cat.export_hooks(), indent=1))
+        return
+    if markdown:
+        click.echo(render_markdown(cat), nl=False)
         return
     known = {c.id for c in cat.categories}
     if category and category not in known:
