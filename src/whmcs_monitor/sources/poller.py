@@ -66,7 +66,7 @@ def poll_site(
     report = CycleReport(site=site.id, ok=False)
     with services.db.read() as conn:
         outage = get_state(conn, site.id, OUTAGE_KEY)
-    if outage and not force and now < datetime.fromisoformat(outage["retry_at"]):
+    if backing_off(outage, now, force):
         report.skipped, report.error = True, outage.get("error")
         return report
     cfg = site.database
@@ -140,6 +140,9 @@ def _record_outage(
     outage: dict[str, Any],
     now: datetime,
     report: CycleReport,
+    *,
+    kind: str = "system.database_unreachable",
+    key: str = OUTAGE_KEY,
 ) -> None:
     """Remember the outage, back off, and emit the unreachable event once per outage."""
     settings = services.settings.poller
@@ -152,22 +155,21 @@ def _record_outage(
         "attempts": attempts,
         "retry_at": (now + timedelta(seconds=delay)).isoformat(),
     }
-    entry = services.catalog.get("system.database_unreachable")
+    entry = services.catalog.get(kind)
     event = build_event(
         entry,
         site=site,
         data={"error": error, "since": since, "attempts": attempts},
         occurred_at=now,
-        event_id=f"poll:db_unreachable:{since}",
-        context={"origin": "whmcs-db"},
+        event_id=f"poll:{key}:{since}",
+        context={"origin": "whmcs-db" if key == OUTAGE_KEY else "whmcs-api"},
     )
     with services.db.write() as conn:
         insert_events(conn, [event])
-        set_state(conn, site, OUTAGE_KEY, state, now)
-    log.warning("WHMCS database of site %s unreachable (attempt %d): %s", site, attempts, error)
+        set_state(conn, site, key, state, now)
+    log.warning("WHMCS %s of site %s unreachable (attempt %d): %s", key, site, attempts, error)
     report.error = error
 
 
-def poll_all(services: Services, *, now: datetime | None = None) -> list[CycleReport]:
-    """One cycle for every site with database access (the background worker's step)."""
-    return [poll_site(services, s, now=now) for s in services.settings.sites if s.database]
+def backing_off(outage: dict[str, Any], now: datetime, force: bool) -> bool:
+    return bool(outage) and not force and now < datetime.fromisoformat(outage["retry_at"])

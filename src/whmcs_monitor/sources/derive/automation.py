@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from whmcs_monitor.sources import queries
+from whmcs_monitor.sources.allowlist import CONFIG_SETTINGS
 from whmcs_monitor.sources.derive import UTC_ZONE, Context, Derived, iso
 from whmcs_monitor.sources.whmcs_db import Row, age_minutes, as_datetime, as_int, as_text
 
@@ -25,7 +26,14 @@ def version_tuple(text: str) -> tuple[int, ...]:
 
 
 def configuration(ctx: Context, rows: list[Row]) -> Derived:
-    settings = {as_text(r.get("setting")): as_text(r.get("value")) for r in rows}
+    """A setting missing from tblconfiguration reads as empty (a cron that never ran)."""
+    settings = dict.fromkeys(CONFIG_SETTINGS, "")
+    settings.update({as_text(r.get("setting")): as_text(r.get("value")) for r in rows})
+    return settings_events(ctx, settings)
+
+
+def settings_events(ctx: Context, settings: dict[str, str]) -> Derived:
+    """Events from the settings present in ``settings`` (the API knows only some of them)."""
     out = Derived()
     out.events += _cron(ctx, settings)
     out.events += _version(ctx, settings)
@@ -38,15 +46,20 @@ def _cron(ctx: Context, settings: dict[str, str]) -> list[Any]:
     events = []
     last = as_datetime(settings.get("lastCronInvocationTime"), ctx.zone)
     minutes = age_minutes(last, ctx.now)
-    if minutes is None or minutes >= limits.cron_stale_minutes:
+    known = "lastCronInvocationTime" in settings
+    if known and (minutes is None or minutes >= limits.cron_stale_minutes):
         data = {"last_run": iso(last) or "never", "minutes_since": minutes}
         events.append(ctx.event("cron.not_running", f"cron:not_running:{iso(last)}", data))
+    if "lastDailyCronInvocationTime" not in settings:
+        return events
     daily = as_datetime(settings.get("lastDailyCronInvocationTime"), ctx.zone)
     if daily is None or ctx.now - daily >= timedelta(hours=limits.daily_stale_hours):
         hours = None if daily is None else int((ctx.now - daily) / timedelta(hours=1))
         data = {"last_run": iso(daily) or "never", "hours_since": hours}
         events.append(ctx.event("cron.daily_not_run", f"cron:daily_not_run:{iso(daily)}", data))
     ended = as_datetime(settings.get("lastDailyCronEndTime"), ctx.zone)
+    if "lastDailyCronEndTime" not in settings:
+        return events
     started_long_ago = daily is not None and ctx.now - daily >= timedelta(
         minutes=limits.task_stuck_minutes
     )
@@ -65,6 +78,8 @@ def _version(ctx: Context, settings: dict[str, str]) -> list[Any]:
 
 
 def _maintenance(ctx: Context, settings: dict[str, str]) -> list[Any]:
+    if "MaintenanceMode" not in settings:
+        return []
     on = settings.get("MaintenanceMode", "").strip().lower() in _ON
     was_on = ctx.state.get("maintenance_on")
     ctx.state["maintenance_on"] = on
