@@ -429,3 +429,7 @@ def users_list(ctx: Context, as_json: bool) -> None:
 
 
 # Commands of the other parts: one line each.
+
+from whmcs_monitor.sources.cli import poller_group  # noqa: E402
+
+main.add_command(poller_group)
