@@ -51,7 +51,9 @@ class FakeWhmcs:
         return httpx.MockTransport(self)
 
 
-def _list(form: dict[str, str], outer: str, inner: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+def _list(
+    form: dict[str, str], outer: str, inner: str, items: list[dict[str, Any]]
+) -> dict[str, Any]:
     start, num = int(form.get("limitstart", 0)), int(form.get("limitnum", 25))
     page = items[start : start + num]
     return {
@@ -66,46 +68,129 @@ def _list(form: dict[str, str], outer: str, inner: str, items: list[dict[str, An
 def whmcs_answers(form: dict[str, str]) -> tuple[int, Any]:
     action = form["action"]
     if action == "WhmcsDetails":
-        return 200, {"result": "success", "whmcs": {"version": "8.13.1", "canonicalversion": "8.13.1-release.1"}}
+        return 200, {
+            "result": "success",
+            "whmcs": {"version": "8.13.1", "canonicalversion": "8.13.1-release.1"},
+        }
     if action == "GetActivityLog":
         entries = [
-            {"id": 9, "clientId": 0, "userId": 0, "adminId": 0, "date": _stamp(minutes=2),
-             "description": "Failed Admin Login Attempt - Username: admin", "username": "System",
-             "ipaddress": "203.0.113.5"},
-            {"id": 8, "clientId": 0, "date": _stamp(minutes=3), "description": "Cron Job: Starting",
-             "username": "System", "ipaddress": ""},
+            {
+                "id": 9,
+                "clientId": 0,
+                "userId": 0,
+                "adminId": 0,
+                "date": _stamp(minutes=2),
+                "description": "Failed Admin Login Attempt - Username: admin",
+                "username": "System",
+                "ipaddress": "203.0.113.5",
+            },
+            {
+                "id": 8,
+                "clientId": 0,
+                "date": _stamp(minutes=3),
+                "description": "Cron Job: Starting",
+                "username": "System",
+                "ipaddress": "",
+            },
         ]
         return 200, _list(form, "activity", "entry", entries)
     if action == "GetInvoices":
         assert form["status"] == "Overdue"
-        invoices = [{"id": 71, "userid": 3, "invoicenum": "", "duedate": _day(-15), "total": "30.00",
-                     "status": "Unpaid", "paymentmethod": "stripe"}]
+        invoices = [
+            {
+                "id": 71,
+                "userid": 3,
+                "invoicenum": "",
+                "duedate": _day(-15),
+                "total": "30.00",
+                "status": "Unpaid",
+                "paymentmethod": "stripe",
+            }
+        ]
         return 200, _list(form, "invoices", "invoice", invoices)
     if action == "GetModuleQueue":
-        return 200, {"result": "success", "count": 1, "queue": [
-            {"id": 4, "serviceType": "service", "serviceId": 12, "moduleName": "cpanel",
-             "moduleAction": "CreateAccount", "lastAttempt": _stamp(minutes=5),
-             "lastAttemptError": "Login failed", "numRetries": 4, "completed": False}]}
+        return 200, {
+            "result": "success",
+            "count": 1,
+            "queue": [
+                {
+                    "id": 4,
+                    "serviceType": "service",
+                    "serviceId": 12,
+                    "moduleName": "cpanel",
+                    "moduleAction": "CreateAccount",
+                    "lastAttempt": _stamp(minutes=5),
+                    "lastAttemptError": "Login failed",
+                    "numRetries": 4,
+                    "completed": False,
+                }
+            ],
+        }
     if action == "GetAutomationLog":
-        return 200, {"result": "success", "currentDatetime": _stamp(),
-                     "lastDailyCronInvocationTime": _stamp(hours=49), "statistics": {}}
+        return 200, {
+            "result": "success",
+            "currentDatetime": _stamp(),
+            "lastDailyCronInvocationTime": _stamp(hours=49),
+            "statistics": {},
+        }
     if action == "GetHealthStatus":
-        return 200, {"result": "success", "checks": {
-            "success": [], "warning": [],
-            "danger": [{"name": "CronStatus", "type": "cron", "severityLevel": "danger",
-                        "body": "Cron has not run in 48 hours"}]}}
+        return 200, {
+            "result": "success",
+            "checks": {
+                "success": [],
+                "warning": [],
+                "danger": [
+                    {
+                        "name": "CronStatus",
+                        "type": "cron",
+                        "severityLevel": "danger",
+                        "body": "Cron has not run in 48 hours",
+                    }
+                ],
+            },
+        }
     if action == "GetClientsDomains":
-        domains = [{"id": 5, "userid": 3, "domainname": "soon.example", "registrar": "enom",
-                    "regdate": _day(-360), "expirydate": _day(13), "status": "Active"}]
+        domains = [
+            {
+                "id": 5,
+                "userid": 3,
+                "domainname": "soon.example",
+                "registrar": "enom",
+                "regdate": _day(-360),
+                "expirydate": _day(13),
+                "status": "Active",
+            }
+        ]
         return 200, _list(form, "domains", "domain", domains)
     if action == "GetTickets":
-        tickets = [{"id": 40, "tid": "XYZ-1", "deptid": 1, "deptname": "Support", "userid": 3,
-                    "date": _stamp(hours=30), "subject": "Down!", "status": "Open",
-                    "priority": "High", "lastreply": _stamp(hours=30)}]
+        tickets = [
+            {
+                "id": 40,
+                "tid": "XYZ-1",
+                "deptid": 1,
+                "deptname": "Support",
+                "userid": 3,
+                "date": _stamp(hours=30),
+                "subject": "Down!",
+                "status": "Open",
+                "priority": "High",
+                "lastreply": _stamp(hours=30),
+            }
+        ]
         return 200, _list(form, "tickets", "ticket", tickets)
     if action == "GetOrders":
-        orders = [{"id": 90, "ordernum": 555, "userid": 3, "date": _stamp(minutes=5), "amount": "99.00",
-                   "paymentmethod": "stripe", "invoiceid": 0, "status": "Fraud"}]
+        orders = [
+            {
+                "id": 90,
+                "ordernum": 555,
+                "userid": 3,
+                "date": _stamp(minutes=5),
+                "amount": "99.00",
+                "paymentmethod": "stripe",
+                "invoiceid": 0,
+                "status": "Fraud",
+            }
+        ]
         return 200, _list(form, "orders", "order", orders if form["status"] == "Fraud" else [])
     return 200, {"result": "error", "message": f"Command Not Found: {action}"}
 
@@ -134,16 +219,25 @@ def test_an_api_only_site_gets_the_same_derived_events(api_services: Services) -
     report = poll_api_site(api_services, site, transport=fake.transport())
     assert report.ok, report
     kinds = sorted(e["kind"] for e in _events(api_services))
-    assert kinds == sorted([
-        "security.admin_login_failed", "invoice.overdue", "module.queue_item_stuck",
-        "cron.daily_not_run", "system.health_danger", "domain.expiring",
-        "ticket.awaiting_reply_too_long", "order.status_changed",
-    ])
+    assert kinds == sorted(
+        [
+            "security.admin_login_failed",
+            "invoice.overdue",
+            "module.queue_item_stuck",
+            "cron.daily_not_run",
+            "system.health_danger",
+            "domain.expiring",
+            "ticket.awaiting_reply_too_long",
+            "order.status_changed",
+        ]
+    )
     (overdue,) = _events(api_services, "invoice.overdue")
     assert overdue["id"] == "poll:tblinvoices:71:overdue:14" and overdue["labels"]["age"] == "14d+"
     (ticket,) = _events(api_services, "ticket.awaiting_reply_too_long")
     assert ticket["labels"]["department"] == "Support"
-    assert all(call["identifier"] == "ident" and call["responsetype"] == "json" for call in fake.calls)
+    assert all(
+        call["identifier"] == "ident" and call["responsetype"] == "json" for call in fake.calls
+    )
     assert "s3cret-api" not in json.dumps(_events(api_services))
     assert poll_api_site(api_services, site, transport=fake.transport()).ok
     assert len(_events(api_services)) == len(kinds)
@@ -156,7 +250,9 @@ def test_an_api_login_failure_is_reported_once_and_backs_off(api_services: Servi
     first = poll_api_site(api_services, site, now=now, transport=fake.transport())
     assert not first.ok and "rejected the API credential" in (first.error or "")
     assert len(fake.calls) == 1
-    assert poll_api_site(api_services, site, now=now + timedelta(seconds=5), transport=fake.transport()).skipped
+    assert poll_api_site(
+        api_services, site, now=now + timedelta(seconds=5), transport=fake.transport()
+    ).skipped
     poll_api_site(api_services, site, now=now + timedelta(hours=1), transport=fake.transport())
     (event,) = _events(api_services, "system.api_unreachable")
     assert event["severity"] == "critical" and "Authentication Failed" in event["summary"]
@@ -172,7 +268,9 @@ def test_pagination_follows_limitstart_until_totalresults() -> None:
 
 
 def test_server_errors_are_retried_with_backoff_but_whmcs_errors_are_not() -> None:
-    answers = iter([(503, "busy"), (502, "<html>bad gateway</html>"), (200, {"result": "success", "x": 1})])
+    answers = iter(
+        [(503, "busy"), (502, "<html>bad gateway</html>"), (200, {"result": "success", "x": 1})]
+    )
     fake = FakeWhmcs(lambda form: next(answers))
     sleeps: list[float] = []
     with WhmcsApi(API, transport=fake.transport(), sleep=sleeps.append) as api:
@@ -190,7 +288,10 @@ def test_server_errors_are_retried_with_backoff_but_whmcs_errors_are_not() -> No
 )
 def test_auth_failures_and_ip_bans_raise_clear_errors(message: str, error: type, hint: str) -> None:
     fake = FakeWhmcs(lambda form: (403, {"result": "error", "message": message}))
-    with WhmcsApi(API, transport=fake.transport(), sleep=lambda s: None) as api, pytest.raises(error) as exc:
+    with (
+        WhmcsApi(API, transport=fake.transport(), sleep=lambda s: None) as api,
+        pytest.raises(error) as exc,
+    ):
         api.call("GetStats")
     assert hint in str(exc.value) and "s3cret-api" not in str(exc.value)
     assert len(fake.calls) == 1
@@ -200,9 +301,14 @@ def test_unreachable_or_non_json_answers_name_the_problem() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused")
 
-    with WhmcsApi(API, transport=httpx.MockTransport(refuse), sleep=lambda s: None) as api:
-        with pytest.raises(WhmcsApiError, match="cannot reach WHMCS"):
-            api.call("GetStats")
+    with (
+        WhmcsApi(API, transport=httpx.MockTransport(refuse), sleep=lambda s: None) as api,
+        pytest.raises(WhmcsApiError, match="cannot reach WHMCS"),
+    ):
+        api.call("GetStats")
     fake = FakeWhmcs(lambda form: (200, "<html>login</html>"))
-    with WhmcsApi(API, transport=fake.transport()) as api, pytest.raises(WhmcsApiError, match="WHMCS URL"):
+    with (
+        WhmcsApi(API, transport=fake.transport()) as api,
+        pytest.raises(WhmcsApiError, match="WHMCS URL"),
+    ):
         api.call("GetStats")

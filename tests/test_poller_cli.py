@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from poller_fixtures import ago
+from poller_helpers import ago
 from support import SITE_SECRET, free_port, make_settings
 from whmcs_db import WhmcsDb
 from whmcs_monitor.cli import main
@@ -20,8 +20,14 @@ from whmcs_monitor.sources.worker import warn_if_writable
 
 
 def _site(site_id: str, whmcs_db: WhmcsDb, **database: Any) -> dict[str, Any]:
-    db = {"host": "127.0.0.1", "port": 3306, "name": whmcs_db.name, "user": whmcs_db.user,
-          "password": whmcs_db.password, **database}
+    db = {
+        "host": "127.0.0.1",
+        "port": 3306,
+        "name": whmcs_db.name,
+        "user": whmcs_db.user,
+        "password": whmcs_db.password,
+        **database,
+    }
     return {"id": site_id, "secret": SITE_SECRET, "database": db}
 
 
@@ -47,7 +53,9 @@ def test_check_passes_a_read_only_user_and_flags_a_writer_with_the_grants_to_use
     assert code == 1
     results = {r["site"]: r for r in json.loads(output)}
     assert results["reader"]["read_only"] is True and results["reader"]["problem"] is None
-    assert results["writer"]["read_only"] is False and "ALL PRIVILEGES" in results["writer"]["problem"]
+    assert (
+        results["writer"]["read_only"] is False and "ALL PRIVILEGES" in results["writer"]["problem"]
+    )
     code, output = run(path, "poller", "check", "--site", "writer")
     assert code == 1
     assert "WARNING" in output and f"ON `{whmcs_db.name}`.`tblactivitylog` TO 'root'@'%'" in output
@@ -56,7 +64,9 @@ def test_check_passes_a_read_only_user_and_flags_a_writer_with_the_grants_to_use
 def test_the_worker_warns_loudly_at_start_when_the_user_can_write(
     database_url: str, whmcs_db: WhmcsDb, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = make_settings(database_url, sites=[_site("writer", whmcs_db, user="root", password="")])
+    settings = make_settings(
+        database_url, sites=[_site("writer", whmcs_db, user="root", password="")]
+    )
     services = Services.open(settings)
     with caplog.at_level(logging.WARNING):
         warn_if_writable(services)
@@ -65,9 +75,17 @@ def test_the_worker_warns_loudly_at_start_when_the_user_can_write(
 
 
 def test_run_polls_once_and_status_shows_the_cursors(tmp_path: Path, whmcs_db: WhmcsDb) -> None:
-    whmcs_db.insert("tblbannedips", ip="192.0.2.1", reason="3 Invalid Login Attempts",
-                    expires="2030-01-01 00:00:00")
-    for setting in ("lastCronInvocationTime", "lastDailyCronInvocationTime", "lastDailyCronEndTime"):
+    whmcs_db.insert(
+        "tblbannedips",
+        ip="192.0.2.1",
+        reason="3 Invalid Login Attempts",
+        expires="2030-01-01 00:00:00",
+    )
+    for setting in (
+        "lastCronInvocationTime",
+        "lastDailyCronInvocationTime",
+        "lastDailyCronEndTime",
+    ):
         whmcs_db.insert("tblconfiguration", setting=setting, value=ago(minutes=1))
     path = _config(tmp_path, [_site("reader", whmcs_db)])
     code, output = run(path, "poller", "run", "--json")
@@ -81,7 +99,9 @@ def test_run_polls_once_and_status_shows_the_cursors(tmp_path: Path, whmcs_db: W
     assert code == 0 and "Poll cycle for site reader" in output
 
 
-def test_run_against_an_unreachable_database_is_one_clear_line(tmp_path: Path, whmcs_db: WhmcsDb) -> None:
+def test_run_against_an_unreachable_database_is_one_clear_line(
+    tmp_path: Path, whmcs_db: WhmcsDb
+) -> None:
     path = _config(tmp_path, [_site("down", whmcs_db, port=free_port())])
     code, output = run(path, "poller", "run")
     assert code == 1 and "Can't connect" in output and "Traceback" not in output

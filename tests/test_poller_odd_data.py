@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from poller_fixtures import Harness, ago, harness  # noqa: F401
+from poller_helpers import Harness, ago
 from whmcs_monitor.sources.whmcs_db import as_date, as_datetime, as_int, as_text
+
+pytest_plugins = ["poller_fixtures"]
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -32,17 +34,52 @@ def test_latin1_bytes_and_mojibake_are_repaired_and_bad_numbers_tolerated() -> N
 
 def test_rows_with_zero_dates_nulls_and_odd_text_are_polled(harness: Harness) -> None:
     w = harness.whmcs
-    w.insert("tblactivitylog", date="0000-00-00 00:00:00", ipaddr="",
-             description="Failed Admin Login Attempt - Username: rÃ©mi")
-    w.insert("tblerrorlog", severity="warning", exception_class=None, message=None, filename=None,
-             line=None, created_at="0000-00-00 00:00:00")
-    w.insert("tbldomains", userid=1, type="Register", domain="nodate.example", status="Active",
-             expirydate=None, registrationdate="0000-00-00", registrar="")
-    w.insert("tblemails", userid=0, subject="x", message="", date=None, to=None, failed=1,
-             failure_reason="")
+    w.insert(
+        "tblactivitylog",
+        date="0000-00-00 00:00:00",
+        ipaddr="",
+        description="Failed Admin Login Attempt - Username: rÃ©mi",
+    )
+    w.insert(
+        "tblerrorlog",
+        severity="warning",
+        exception_class=None,
+        message=None,
+        filename=None,
+        line=None,
+        created_at="0000-00-00 00:00:00",
+    )
+    w.insert(
+        "tbldomains",
+        userid=1,
+        type="Register",
+        domain="nodate.example",
+        status="Active",
+        expirydate=None,
+        registrationdate="0000-00-00",
+        registrar="",
+    )
+    w.insert(
+        "tblemails",
+        userid=0,
+        subject="x",
+        message="",
+        date=None,
+        to=None,
+        failed=1,
+        failure_reason="",
+    )
     w.insert("tblinvoices", userid=1, status="Unpaid", duedate=None, notes="")
-    w.insert("tbltickets", did=0, userid=0, title="t", status="Open", urgency="",
-             lastreply="0000-00-00 00:00:00", date=ago(days=3))
+    w.insert(
+        "tbltickets",
+        did=0,
+        userid=0,
+        title="t",
+        status="Open",
+        urgency="",
+        lastreply="0000-00-00 00:00:00",
+        date=ago(days=3),
+    )
     report = harness.cycle()
     assert report.ok and not report.feed_errors, report
     (login,) = harness.events("security.admin_login_failed")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from poller_fixtures import Harness, ago, harness  # noqa: F401
+from poller_helpers import Harness, ago
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store.events import insert_events
+
+pytest_plugins = ["poller_fixtures"]
 
 
 def _hook_event(h: Harness, kind: str, data: dict, minutes_ago: int) -> None:  # type: ignore[type-arg]
@@ -26,10 +28,28 @@ def test_payments_without_invoice_paid_events_raise_one_critical_forwarder_silen
     harness: Harness,
 ) -> None:
     w = harness.whmcs
-    w.insert("tblaccounts", userid=1, currency=1, gateway="paypal", date=ago(minutes=50),
-             description="Invoice Payment", amountin="10.00", transid="T1", invoiceid=501)
-    w.insert("tblaccounts", userid=1, currency=1, gateway="paypal", date=ago(minutes=45),
-             description="Invoice Payment", amountin="12.00", transid="T2", invoiceid=502)
+    w.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway="paypal",
+        date=ago(minutes=50),
+        description="Invoice Payment",
+        amountin="10.00",
+        transid="T1",
+        invoiceid=501,
+    )
+    w.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway="paypal",
+        date=ago(minutes=45),
+        description="Invoice Payment",
+        amountin="12.00",
+        transid="T2",
+        invoiceid=502,
+    )
     _hook_event(harness, "invoice.paid", {"invoiceid": 501}, minutes_ago=49)
     assert harness.cycle().ok
     silent = harness.events("forwarder.silent")
@@ -44,10 +64,28 @@ def test_payments_without_invoice_paid_events_raise_one_critical_forwarder_silen
 
 def test_a_working_forwarder_and_recent_payments_raise_nothing(harness: Harness) -> None:
     w = harness.whmcs
-    w.insert("tblaccounts", userid=1, currency=1, gateway="paypal", date=ago(minutes=40),
-             description="Invoice Payment", amountin="10.00", transid="T1", invoiceid=601)
-    w.insert("tblaccounts", userid=1, currency=1, gateway="paypal", date=ago(minutes=2),
-             description="Invoice Payment", amountin="10.00", transid="T2", invoiceid=602)
+    w.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway="paypal",
+        date=ago(minutes=40),
+        description="Invoice Payment",
+        amountin="10.00",
+        transid="T1",
+        invoiceid=601,
+    )
+    w.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway="paypal",
+        date=ago(minutes=2),
+        description="Invoice Payment",
+        amountin="10.00",
+        transid="T2",
+        invoiceid=602,
+    )
     _hook_event(harness, "invoice.payment_added", {"invoiceid": 601}, minutes_ago=39)
     _hook_event(harness, "forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=3)
     assert harness.cycle().ok

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from poller_fixtures import Harness, ago, harness, poller_settings  # noqa: F401
+from poller_helpers import Harness, ago, poller_settings
 from support import free_port
 from whmcs_db import WhmcsDb
 from whmcs_monitor.lib.timeutil import utcnow
@@ -15,11 +15,17 @@ from whmcs_monitor.services import Services
 from whmcs_monitor.sources import poller
 from whmcs_monitor.sources.poller import poll_site
 
+pytest_plugins = ["poller_fixtures"]
+
 
 def _failed_logins(w: WhmcsDb, first: int, count: int) -> None:
     for n in range(first, first + count):
-        w.insert("tblactivitylog", date=ago(minutes=1), ipaddr=f"192.0.2.{n}",
-                 description=f"Failed Login Attempt - User ID: {n}")
+        w.insert(
+            "tblactivitylog",
+            date=ago(minutes=1),
+            ipaddr=f"192.0.2.{n}",
+            description=f"Failed Login Attempt - User ID: {n}",
+        )
 
 
 def _clients(h: Harness) -> list[int]:

@@ -51,7 +51,13 @@ def test_query_reads_only_allow_listed_columns_of_one_table(query: Query) -> Non
 def test_no_allow_listed_column_is_a_known_secret() -> None:
     for table, secrets in FORBIDDEN.items():
         assert not set(secrets) & set(ALLOWED.get(table, ())), table
-    for table in ("tblcreditcards", "tblpaymentgateways", "tblregistrars", "tblclients", "tblusers"):
+    for table in (
+        "tblcreditcards",
+        "tblpaymentgateways",
+        "tblregistrars",
+        "tblclients",
+        "tblusers",
+    ):
         assert table not in ALLOWED
     assert not set(CONFIG_SETTINGS) & set(FORBIDDEN_SETTINGS)
     assert CONFIG_PARAMS["settings"] == CONFIG_SETTINGS

@@ -137,7 +137,9 @@ class WhmcsApi:
 
     def overdue_invoices(self, *, max_items: int = 1000) -> list[dict[str, Any]]:
         return list(
-            self.paginate("GetInvoices", ("invoices", "invoice"), max_items=max_items, status="Overdue")
+            self.paginate(
+                "GetInvoices", ("invoices", "invoice"), max_items=max_items, status="Overdue"
+            )
         )
 
     def clients_domains(self, *, max_items: int = 5000) -> list[dict[str, Any]]:
@@ -149,7 +151,9 @@ class WhmcsApi:
         )
 
     def orders(self, status: str, *, max_items: int = 1000) -> list[dict[str, Any]]:
-        return list(self.paginate("GetOrders", ("orders", "order"), max_items=max_items, status=status))
+        return list(
+            self.paginate("GetOrders", ("orders", "order"), max_items=max_items, status=status)
+        )
 
     def module_queue(self) -> list[dict[str, Any]]:
         return list(_dig(self.call("GetModuleQueue"), ("queue",)))

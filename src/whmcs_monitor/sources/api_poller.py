@@ -17,9 +17,16 @@ from whmcs_monitor.config import SiteConfig
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources.api import WhmcsApi, WhmcsApiError
-from whmcs_monitor.sources.derive import Context, Derived, activity, automation, billing
+from whmcs_monitor.sources.derive import (
+    Context,
+    Derived,
+    activity,
+    automation,
+    billing,
+    queues,
+    tickets,
+)
 from whmcs_monitor.sources.derive import domains as domain_derive
-from whmcs_monitor.sources.derive import queues, tickets
 from whmcs_monitor.sources.feeds import FeedResult
 from whmcs_monitor.sources.poller import CycleReport, _record_outage, backing_off
 from whmcs_monitor.sources.queries import Query
@@ -56,8 +63,14 @@ def poll_api_site(
                 report.feeds.append(_run(services, site.id, now, name, lambda c, s=step: s(c, api)))
     except WhmcsApiError as exc:
         _record_outage(
-            services, site.id, str(exc), outage, now, report,
-            kind="system.api_unreachable", key=API_OUTAGE_KEY,
+            services,
+            site.id,
+            str(exc),
+            outage,
+            now,
+            report,
+            kind="system.api_unreachable",
+            key=API_OUTAGE_KEY,
         )
         return report
     if outage:

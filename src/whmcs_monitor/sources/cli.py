@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out, pass_ctx
+from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out
 from whmcs_monitor.config import Settings, SiteConfig
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
@@ -15,8 +15,11 @@ from whmcs_monitor.sources.allowlist import grant_statements
 from whmcs_monitor.sources.api_poller import API_OUTAGE_KEY, poll_api_site
 from whmcs_monitor.sources.poller import OUTAGE_KEY, CycleReport, poll_site
 from whmcs_monitor.sources.state import get_state, positions
-from whmcs_monitor.sources.whmcs_db import UNREACHABLE_ERRORS, WhmcsDatabaseError
+from whmcs_monitor.sources.whmcs_db import DATABASE_ERRORS
 from whmcs_monitor.sources.worker import read_only_report
+
+# The same decorator as cli.pass_ctx; made here because cli.py imports this module at its end.
+pass_ctx = click.make_pass_decorator(Context)
 
 
 def _sites(settings: Settings, site_id: str | None) -> list[SiteConfig]:
@@ -75,7 +78,9 @@ def check(ctx: Context, site_id: str | None, as_json: bool) -> None:
         out.print(table)
         for r in results:
             if r["reachable"] and not r["read_only"]:
-                err.print(f"[bold red]WARNING[/] site {r['site']}: the user can write. Use instead:")
+                err.print(
+                    f"[bold red]WARNING[/] site {r['site']}: the user can write. Use instead:"
+                )
                 for statement in r["grants"]:
                     err.print(statement + ";", markup=False, highlight=False)
     if any(not r["reachable"] or not r["read_only"] for r in results):
@@ -88,10 +93,15 @@ def _yes(flag: bool | None) -> str:
 
 def _check_site(services: Services, site: SiteConfig) -> dict[str, Any]:
     assert site.database is not None
-    result: dict[str, Any] = {"site": site.id, "reachable": False, "read_only": None, "problem": None}
+    result: dict[str, Any] = {
+        "site": site.id,
+        "reachable": False,
+        "read_only": None,
+        "problem": None,
+    }
     try:
         report = read_only_report(services, site)
-    except (WhmcsDatabaseError, *UNREACHABLE_ERRORS) as exc:
+    except DATABASE_ERRORS as exc:
         result["problem"] = str(exc)
         return result
     result.update(reachable=True, read_only=report.read_only)
@@ -111,7 +121,9 @@ def run_once(ctx: Context, site_id: str | None, as_json: bool) -> None:
     with ctx.database() as (settings, db):
         services = Services(settings=settings, db=db)
         reports = [
-            poll_site(services, s, force=True) if s.database else poll_api_site(services, s, force=True)
+            poll_site(services, s, force=True)
+            if s.database
+            else poll_api_site(services, s, force=True)
             for s in _sites(settings, site_id)
         ]
     if as_json:
@@ -143,8 +155,8 @@ def _print_report(report: CycleReport) -> None:
         table.add_column(column, justify="left" if column in ("feed", "cursor") else "right")
     for feed in report.feeds:
         table.add_row(feed.feed, str(feed.rows), str(feed.events), feed.position)
-    for feed, problem in report.feed_errors.items():
-        table.add_row(feed, "-", "-", f"[red]skipped: {problem}[/]")
+    for name, problem in report.feed_errors.items():
+        table.add_row(name, "-", "-", f"[red]skipped: {problem}[/]")
     out.print(table)
 
 
@@ -155,28 +167,35 @@ def _print_report(report: CycleReport) -> None:
 def status(ctx: Context, as_json: bool) -> None:
     """Each site's cursors and any ongoing outage."""
     with ctx.database() as (settings, db), db.read() as conn:
-        doc = []
+        doc: list[dict[str, Any]] = []
         for site in _sites(settings, None):
             cursors = positions(conn, site.id)
             doc.append(
                 {
                     "site": site.id,
                     "source": "database" if site.database else "api",
-                    "outage": get_state(conn, site.id, OUTAGE_KEY if site.database else API_OUTAGE_KEY)
+                    "outage": get_state(
+                        conn, site.id, OUTAGE_KEY if site.database else API_OUTAGE_KEY
+                    )
                     or None,
-                    "cursors": {f: {"position": p, "updated_at": t.isoformat()} for f, (p, t) in cursors.items()},
+                    "cursors": {
+                        f: {"position": p, "updated_at": t.isoformat()}
+                        for f, (p, t) in cursors.items()
+                    },
                 }
             )
     if as_json:
         emit_json(doc)
         return
-    for site in doc:
-        outage = site["outage"]
-        state = f"[red]unreachable since {outage['since']}: {outage['error']}[/]" if outage else "ok"
-        table = Table(title=f"Site {site['site']} ({site['source']}): {state}")
+    for entry in doc:
+        outage = entry["outage"]
+        state = (
+            f"[red]unreachable since {outage['since']}: {outage['error']}[/]" if outage else "ok"
+        )
+        table = Table(title=f"Site {entry['site']} ({entry['source']}): {state}")
         table.add_column("feed")
         table.add_column("cursor")
         table.add_column("updated")
-        for feed, cur in sorted(site["cursors"].items()):
+        for feed, cur in sorted(entry["cursors"].items()):
             table.add_row(feed, cur["position"], cur["updated_at"])
         out.print(table)

@@ -89,12 +89,16 @@ class PollerConfig(_Section):
     def _valid_patterns(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for kind, patterns in value.items():
             if kind not in ACTIVITY_KINDS:
-                raise ValueError(f"{kind!r} is not an activity-log kind ({', '.join(ACTIVITY_KINDS)})")
+                raise ValueError(
+                    f"{kind!r} is not an activity-log kind ({', '.join(ACTIVITY_KINDS)})"
+                )
             for pattern in patterns:
                 try:
                     re.compile(pattern)
                 except re.error as exc:
-                    raise ValueError(f"{kind}: pattern {pattern!r} is not a valid regex: {exc}") from exc
+                    raise ValueError(
+                        f"{kind}: pattern {pattern!r} is not a valid regex: {exc}"
+                    ) from exc
         return value
 
     @field_validator("whmcs_timezone")

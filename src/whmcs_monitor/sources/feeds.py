@@ -16,9 +16,17 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from whmcs_monitor.sources import queries
-from whmcs_monitor.sources.derive import Context, Derived, activity, automation, billing
+from whmcs_monitor.sources.derive import (
+    Context,
+    Derived,
+    activity,
+    automation,
+    billing,
+    logs,
+    queues,
+    tickets,
+)
 from whmcs_monitor.sources.derive import domains as domain_derive
-from whmcs_monitor.sources.derive import logs, queues, tickets
 from whmcs_monitor.sources.queries import Query
 from whmcs_monitor.sources.state import get_position, get_state, set_position, set_state
 from whmcs_monitor.sources.whmcs_db import Row

@@ -59,7 +59,11 @@ def silent_forwarder(db: Database, ctx: Context) -> list[Event]:
         "since": episode,
         "invoice_ids": sorted({as_int(p.get("invoiceid")) or 0 for p in missing})[:50],
     }
-    return [ctx.event("forwarder.silent", f"forwarder_silent:invoices:{episode}", data, severity="critical")]
+    return [
+        ctx.event(
+            "forwarder.silent", f"forwarder_silent:invoices:{episode}", data, severity="critical"
+        )
+    ]
 
 
 def missing_heartbeat(db: Database, ctx: Context) -> list[Event]:

@@ -12,7 +12,9 @@ from sqlalchemy.engine import Connection
 from whmcs_monitor.sources.tables import poller_cursors, poller_state
 
 
-def _upsert(conn: Connection, table: sa.Table, keys: dict[str, Any], values: dict[str, Any]) -> None:
+def _upsert(
+    conn: Connection, table: sa.Table, keys: dict[str, Any], values: dict[str, Any]
+) -> None:
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table).values(**keys, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=values))
@@ -28,7 +30,12 @@ def get_position(conn: Connection, site: str, feed: str) -> str | None:
 
 
 def set_position(conn: Connection, site: str, feed: str, position: str, now: datetime) -> None:
-    _upsert(conn, poller_cursors, {"site": site, "feed": feed}, {"position": position, "updated_at": now})
+    _upsert(
+        conn,
+        poller_cursors,
+        {"site": site, "feed": feed},
+        {"position": position, "updated_at": now},
+    )
 
 
 def positions(conn: Connection, site: str) -> dict[str, tuple[str, datetime]]:
@@ -38,7 +45,9 @@ def positions(conn: Connection, site: str) -> dict[str, tuple[str, datetime]]:
 
 def get_state(conn: Connection, site: str, key: str) -> dict[str, Any]:
     row = conn.execute(
-        sa.select(poller_state.c.value).where(poller_state.c.site == site, poller_state.c.key == key)
+        sa.select(poller_state.c.value).where(
+            poller_state.c.site == site, poller_state.c.key == key
+        )
     ).first()
     return dict(row.value) if row is not None else {}
 

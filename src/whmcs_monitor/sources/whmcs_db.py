@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 import pymysql
@@ -23,7 +23,7 @@ import pymysql.cursors
 from whmcs_monitor.config import WhmcsDatabaseConfig
 
 Row = dict[str, Any]
-Connection = pymysql.connections.Connection  # type: ignore[type-arg]
+Connection: TypeAlias = Any  # pymysql ships no type hints
 
 # The errors that mean "the WHMCS database is not there right now", as opposed to a bug.
 UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -41,6 +41,9 @@ _WRITE_PRIVILEGES = re.compile(
 
 class WhmcsDatabaseError(Exception):
     """The WHMCS database cannot be reached or refused the poller; ``str()`` is user-facing."""
+
+
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (WhmcsDatabaseError, *UNREACHABLE_ERRORS)
 
 
 def password_of(cfg: WhmcsDatabaseConfig) -> str:
@@ -170,10 +173,8 @@ def as_text(value: Any, limit: int = 2000) -> str:
     else:
         text = str(value)
     if _MOJIBAKE.search(text):
-        try:
+        with suppress(UnicodeEncodeError, UnicodeDecodeError):
             text = text.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
     return text[:limit]
 
 

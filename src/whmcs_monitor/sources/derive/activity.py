@@ -14,7 +14,9 @@ from whmcs_monitor.sources.whmcs_db import Row, as_datetime, as_int, as_text
 
 
 @lru_cache(maxsize=16)
-def _compiled(patterns: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, re.Pattern[str]]]:
+def _compiled(
+    patterns: tuple[tuple[str, tuple[str, ...]], ...],
+) -> list[tuple[str, re.Pattern[str]]]:
     return [(kind, re.compile(p)) for kind, group in patterns for p in group]
 
 

@@ -65,7 +65,9 @@ def _cron(ctx: Context, settings: dict[str, str]) -> list[Any]:
     )
     if started_long_ago and (ended is None or ended < daily):  # type: ignore[operator]
         data = {"started_at": iso(daily), "ended_at": iso(ended)}
-        events.append(ctx.event("cron.daily_incomplete", f"cron:daily_incomplete:{iso(daily)}", data))
+        events.append(
+            ctx.event("cron.daily_incomplete", f"cron:daily_incomplete:{iso(daily)}", data)
+        )
     return events
 
 
@@ -89,7 +91,9 @@ def _maintenance(ctx: Context, settings: dict[str, str]) -> list[Any]:
     since = ctx.state.setdefault("maintenance_since", iso(ctx.now))
     if was_on is True:
         return []
-    return [ctx.event("system.maintenance_mode_enabled", f"whmcs:maintenance:{since}", {"since": since})]
+    return [
+        ctx.event("system.maintenance_mode_enabled", f"whmcs:maintenance:{since}", {"since": since})
+    ]
 
 
 def tasks(ctx: Context, rows: list[Row]) -> Derived:
@@ -116,7 +120,12 @@ def tasks(ctx: Context, rows: list[Row]) -> Derived:
             continue
         due = as_datetime(row.get("next_due"), UTC_ZONE)
         late = age_minutes(due, ctx.now)
-        if due is not None and due < ctx.now and late is not None and late >= limits.task_overdue_minutes:
+        if (
+            due is not None
+            and due < ctx.now
+            and late is not None
+            and late >= limits.task_overdue_minutes
+        ):
             data = {**base, "next_due": iso(due), "minutes_overdue": late}
             key = f"tbltask_status:{row['task_id']}:overdue:{iso(due)}"
             out.events.append(ctx.event("cron.task_overdue", key, data))
@@ -140,7 +149,9 @@ def admins(ctx: Context, rows: list[Row]) -> Derived:
         if learning or previous == role:
             continue
         if previous is None:
-            out.events.append(ctx.event("admin.user_added_recorded", f"tbladmins:{admin_id}:added", data))
+            out.events.append(
+                ctx.event("admin.user_added_recorded", f"tbladmins:{admin_id}:added", data)
+            )
         else:
             changed = {**data, "previous_roleid": previous}
             key = f"tbladmins:{admin_id}:role:{previous}:{role}:{iso(ctx.now)}"

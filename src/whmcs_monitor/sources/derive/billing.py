@@ -38,7 +38,9 @@ def orders(ctx: Context, rows: list[Row]) -> Derived:
         first_sight = str(row_id) not in known
         if first_sight and data["promocode"]:
             out.events.append(
-                ctx.event("promotion.code_used", f"tblorders:{row_id}:promo", data, occurred_at=placed)
+                ctx.event(
+                    "promotion.code_used", f"tblorders:{row_id}:promo", data, occurred_at=placed
+                )
             )
         previous = known.get(str(row_id), "(new)")
         if status != previous and (status == "Fraud" or not first_sight):
@@ -130,7 +132,9 @@ def quotes(ctx: Context, rows: list[Row]) -> Derived:
             "total": as_money(row.get("total")),
             "dateaccepted": accepted.isoformat(),
         }
-        out.events.append(ctx.event("quote.accepted_recorded", f"tblquotes:{row['id']}:accepted", data))
+        out.events.append(
+            ctx.event("quote.accepted_recorded", f"tblquotes:{row['id']}:accepted", data)
+        )
     return out
 
 
@@ -138,7 +142,9 @@ def affiliates(ctx: Context, rows: list[Row]) -> Derived:
     out = Derived()
     for row in rows:
         data = {"id": as_int(row["id"]), "clientid": as_int(row.get("clientid"))}
-        out.events.append(ctx.event("affiliate.signup_recorded", f"tblaffiliates:{row['id']}", data))
+        out.events.append(
+            ctx.event("affiliate.signup_recorded", f"tblaffiliates:{row['id']}", data)
+        )
     return out
 
 
@@ -152,7 +158,9 @@ def withdrawals(ctx: Context, rows: list[Row]) -> Derived:
             "date": iso(as_date(row.get("date"))),
         }
         out.events.append(
-            ctx.event("affiliate.withdrawal_recorded", f"tblaffiliateswithdrawals:{row['id']}", data)
+            ctx.event(
+                "affiliate.withdrawal_recorded", f"tblaffiliateswithdrawals:{row['id']}", data
+            )
         )
     return out
 
@@ -169,4 +177,6 @@ def overdue_invoice(ctx: Context, row: Row, days: int) -> Derived:
         "days_overdue": days,
         "age_bucket": f"{days}d+",
     }
-    return Derived(events=[ctx.event("invoice.overdue", f"tblinvoices:{row['id']}:overdue:{days}", data)])
+    return Derived(
+        events=[ctx.event("invoice.overdue", f"tblinvoices:{row['id']}:overdue:{days}", data)]
+    )

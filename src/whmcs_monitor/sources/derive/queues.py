@@ -42,8 +42,14 @@ def emails(ctx: Context, rows: list[Row]) -> Derived:
                 out.keep_open(row_id)
     if stuck:
         oldest_id, oldest_age = min(stuck)
-        data = {"pending_count": len(stuck), "oldest_age_minutes": oldest_age, "oldest_id": oldest_id}
-        out.events.append(ctx.event("email.queue_stuck", f"tblemails:{oldest_id}:queue_stuck", data))
+        data = {
+            "pending_count": len(stuck),
+            "oldest_age_minutes": oldest_age,
+            "oldest_id": oldest_id,
+        }
+        out.events.append(
+            ctx.event("email.queue_stuck", f"tblemails:{oldest_id}:queue_stuck", data)
+        )
     return out
 
 

@@ -12,7 +12,9 @@ AWAITING_STATUSES = ("Open", "Customer-Reply")
 
 
 def _departments(ctx: Context, rows: list[Row]) -> dict[int, str]:
-    ids = tuple(sorted({int(r["did"]) for r in rows if as_int(r.get("did")) and "department" not in r}))
+    ids = tuple(
+        sorted({int(r["did"]) for r in rows if as_int(r.get("did")) and "department" not in r})
+    )
     if not ids:
         return {}
     found = ctx.fetch(queries.TICKET_DEPARTMENTS, {"ids": ids, "limit": len(ids)})
@@ -36,7 +38,8 @@ def tickets(ctx: Context, rows: list[Row]) -> Derived:
             "title": as_text(row.get("title"), 200),
             "status": as_text(row.get("status")),
             "urgency": urgency,
-            "department": row.get("department") or names.get(as_int(row.get("did")) or 0, "unknown"),
+            "department": row.get("department")
+            or names.get(as_int(row.get("did")) or 0, "unknown"),
             "hours_waiting": int((ctx.now - last) / timedelta(hours=1)),
             "sla_hours": hours,
             "waiting_since": iso(last),
