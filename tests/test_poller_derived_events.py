@@ -356,3 +356,44 @@ def test_billing_domain_ticket_and_admin_signals_are_derived(harness: Harness) -
     assert harness.cycle().ok
     assert _one(harness, "admin.role_changed_recorded")["payload"]["previous_roleid"] == 1
     assert len(harness.events()) == before + 1
+
+
+def test_open_rows_are_watched_until_they_settle_without_holding_the_cursor(
+    harness: Harness,
+) -> None:
+    w = harness.whmcs
+    email = w.insert(
+        "tblemails",
+        userid=2,
+        subject="Receipt",
+        message="",
+        date=ago(minutes=1),
+        to="e@example.com",
+        pending=1,
+    )
+    order = w.insert(
+        "tblorders",
+        ordernum=7,
+        userid=2,
+        date=ago(minutes=10),
+        amount="5.00",
+        status="Pending",
+        paymentmethod="paypal",
+    )
+    assert harness.cycle().ok
+    assert harness.events("email.send_failed", "order.status_changed") == []
+    w.insert(
+        "tblemails", userid=2, subject="Later", message="", date=ago(minutes=0), to="f@example.com"
+    )
+    w.execute(
+        "UPDATE tblemails SET pending=0, failed=1, failure_reason='timeout' WHERE id=%s", (email,)
+    )
+    w.execute("UPDATE tblorders SET status='Active' WHERE id=%s", (order,))
+    report = harness.cycle()
+    assert report.ok
+    assert {f.feed: f.position for f in report.feeds}["emails"] == str(email + 1)
+    assert "timeout" in _one(harness, "email.send_failed")["summary"]
+    changed = _one(harness, "order.status_changed")
+    assert changed["labels"] == {"status": "Active", "previous_status": "Pending"}
+    assert harness.cycle().ok
+    assert len(harness.events("email.send_failed", "order.status_changed")) == 2

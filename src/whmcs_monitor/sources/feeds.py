@@ -1,8 +1,10 @@
 """The feeds the poller reads from each WHMCS database, and how one feed advances its cursor.
 
-A *tail* feed reads new rows after its cursor (the last id fully handled); open items hold it
-back. A *sweep* feed walks a table of current state (domains, tickets, tasks, admins) one batch
-per cycle and wraps to the start. A *snapshot* feed reads a fixed set of rows every cycle. In
+A *tail* feed reads new rows after its cursor (the last id read). Rows that are still open (a
+pending email, order or queued module command) go on the feed's watch list and are read again by
+primary key every cycle until they settle, so they never hold the cursor back. A *sweep* feed
+walks a table of current state (domains, tickets, tasks, admins) one batch per cycle and wraps to
+the start. A *snapshot* feed reads a fixed set of rows every cycle. In
 every case the events and the new cursor are written in one transaction, after the rows were
 read: a failure in between leaves the cursor where it was, so nothing is skipped, and the
 deterministic event ids make the re-read harmless.
@@ -10,6 +12,7 @@ deterministic event ids make the re-read harmless.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -35,6 +38,7 @@ from whmcs_monitor.store.events import insert_events
 
 Mode = Literal["tail", "sweep", "snapshot"]
 MAX_PAGES = 20  # per feed and cycle: a backlog is caught up over several cycles
+MAX_WATCHED = 2000  # open rows re-read per feed and cycle; the oldest beyond it are dropped
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,23 @@ class FeedResult:
     position: str = ""
 
 
-def _commit(db: Database, ctx: Context, feed: str, derived: Derived, position: str | None) -> int:
+def _commit(
+    db: Database,
+    ctx: Context,
+    feed: str,
+    derived: Derived,
+    position: str | None,
+    unchanged: tuple[str | None, dict[str, Any]] | None = None,
+) -> int:
+    """Events, cursor and state in one transaction; nothing at all when nothing changed."""
+    if not derived.events and unchanged == (position, ctx.state):
+        return 0
     with db.write() as conn:
         inserted = insert_events(conn, derived.events)
         if position is not None:
             set_position(conn, ctx.site, feed, position, ctx.now)
-        set_state(conn, ctx.site, f"feed:{feed}", ctx.state, ctx.now)
+        if ctx.state:
+            set_state(conn, ctx.site, f"feed:{feed}", ctx.state, ctx.now)
     return len(inserted)
 
 
@@ -122,33 +137,44 @@ def _start(db: Database, ctx: Context, feed: Feed) -> int:
 def run_feed(db: Database, ctx: Context, feed: Feed) -> FeedResult:
     with db.read() as conn:
         ctx.state = get_state(conn, ctx.site, f"feed:{feed.name}")
+    before = copy.deepcopy(ctx.state)
     result = FeedResult(feed.name)
     if feed.mode == "snapshot":
         rows = ctx.fetch(feed.query, dict(feed.params))
         result.rows = len(rows)
-        result.events = _commit(db, ctx, feed.name, feed.derive(ctx, rows), None)
+        result.events = _commit(db, ctx, feed.name, feed.derive(ctx, rows), None, (None, before))
         return result
     position = _start(db, ctx, feed)
     limit = ctx.config.batch_size
+    watched = _watched(ctx, feed)
     for _ in range(MAX_PAGES):
         rows = ctx.fetch(feed.query, {**feed.params, "after": position, "limit": limit})
-        derived = feed.derive(ctx, rows)
+        derived = feed.derive(ctx, [*watched, *rows])
         full = len(rows) == limit
         if feed.mode == "sweep":
             new = int(rows[-1]["id"]) if full else 0
             if not full:
                 ctx.state["learned"] = True
-        elif derived.hold is not None:
-            new = derived.hold - 1
         else:
             new = int(rows[-1]["id"]) if rows else position
-        result.rows += len(rows)
-        result.events += _commit(db, ctx, feed.name, derived, str(new))
+            ctx.state["open"] = sorted(derived.open_ids)[-MAX_WATCHED:]
+        result.rows += len(rows) + len(watched)
+        unchanged = (str(position), before)
+        result.events += _commit(db, ctx, feed.name, derived, str(new), unchanged)
+        before = copy.deepcopy(ctx.state)
         result.position = str(new)
-        if feed.mode == "sweep" or not full or derived.hold is not None:
+        if feed.mode == "sweep" or not full:
             break
-        position = new
+        position, watched = new, []
     return result
+
+
+def _watched(ctx: Context, feed: Feed) -> list[Row]:
+    """The feed's open rows from earlier cycles, read again by primary key."""
+    ids = tuple(ctx.state.get("open") or ())
+    if not ids:
+        return []
+    return ctx.fetch(queries.by_ids(feed.query.table), {"ids": ids, "limit": len(ids)})
 
 
 OVERDUE_FEED = "overdue_invoices"

@@ -39,6 +39,11 @@ def after_id(name: str, table: str) -> Query:
     return Query(name=name, table=table, where="`id` > %(after)s")
 
 
+def by_ids(table: str) -> Query:
+    """Rows still open from earlier cycles (a pending email, order, queued module command)."""
+    return Query(name=f"open:{table}", table=table, where="`id` IN %(ids)s")
+
+
 def head(table: str) -> Query:
     """The newest id, to start a feed at "now" instead of replaying history."""
     return Query(
@@ -125,9 +130,13 @@ FEED_TABLES = (
     TICKETS_AWAITING,
 )
 
+# Tail feeds whose rows can stay open (see ``feeds.run_feed``).
+WATCHED_TABLES = (EMAILS, MODULE_QUEUE, ORDERS)
+
 ALL_QUERIES: tuple[Query, ...] = (
     *FEED_TABLES,
     *(head(q.table) for q in FEED_TABLES),
+    *(by_ids(q.table) for q in WATCHED_TABLES),
     TICKET_DEPARTMENTS,
     TASK_NAMES,
     INVOICES_DUE_ON,

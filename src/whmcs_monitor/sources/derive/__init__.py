@@ -2,8 +2,8 @@
 
 Every derive function takes a ``Context`` and a batch of rows and returns a ``Derived``: the
 events (each with a deterministic ``event_id`` built from the table, the row and the condition,
-so re-reading a row can never duplicate an event) and, for feeds with open items, the lowest id
-that must be read again next cycle.
+so re-reading a row can never duplicate an event) and, for feeds with open items, the ids that
+must be read again next cycle.
 """
 
 from __future__ import annotations
@@ -66,10 +66,10 @@ class Context:
 @dataclass
 class Derived:
     events: list[Event] = field(default_factory=list)
-    hold: int | None = None  # lowest row id still open: the cursor must not pass it
+    open_ids: set[int] = field(default_factory=set)  # rows to read again (by id) next cycle
 
     def keep_open(self, row_id: int) -> None:
-        self.hold = row_id if self.hold is None else min(self.hold, row_id)
+        self.open_ids.add(row_id)
 
 
 UTC_ZONE = ZoneInfo("UTC")

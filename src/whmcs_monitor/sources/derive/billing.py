@@ -12,8 +12,8 @@ from whmcs_monitor.sources.whmcs_db import Row, as_date, as_datetime, as_int, as
 def orders(ctx: Context, rows: list[Row]) -> Derived:
     """Promo codes used, status changes (fraud included) and orders left pending too long.
 
-    Pending orders stay open (they hold the cursor) and their status is remembered in the feed
-    state, so the change to Active, Cancelled or Fraud is seen with its previous status.
+    Pending orders stay on the watch list and their status is remembered in the feed state, so
+    the change to Active, Cancelled or Fraud is seen with its previous status.
     """
     out = Derived()
     known: dict[str, str] = ctx.state.setdefault("status", {})

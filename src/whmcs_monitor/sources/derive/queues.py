@@ -1,8 +1,8 @@
 """tblemails and tblmodulequeue: failed sends, a stuck email queue, provisioning stuck in retries.
 
 Both tables hold items that are still open when first read (an email pending, a module command
-waiting for its next retry). An open item holds the feed's cursor so it is read again next cycle,
-until it settles or has been open so long that it is reported as stuck.
+waiting for its next retry). An open item is put on the feed's watch list and read again by id
+every cycle, until it settles or has been open so long that it is reported as stuck.
 """
 
 from __future__ import annotations
