@@ -14,6 +14,7 @@ from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources import poller
 from whmcs_monitor.sources.poller import poll_site
+from whmcs_monitor.sources.worker import poll_all
 
 pytest_plugins = ["poller_fixtures"]
 
@@ -114,3 +115,15 @@ def test_an_unreachable_database_backs_off_and_reports_once(
     assert len(found) == 1 and found[0]["severity"] == "critical"
     assert whmcs_db.password not in str(found)
     services.db.dispose()
+
+
+def test_the_worker_step_polls_every_site_with_access(harness: Harness) -> None:
+    harness.whmcs.insert(
+        "tblbannedips",
+        ip="192.0.2.9",
+        reason="3 Invalid API Login Attempts",
+        expires=ago(minutes=-15),
+    )
+    (report,) = poll_all(harness.services)
+    assert report.ok and report.site == harness.site.id
+    assert len(harness.events("security.ip_banned")) == 1

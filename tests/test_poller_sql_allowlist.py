@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
+from poller_helpers import Harness, ago
 from whmcs_db import WhmcsDb
+from whmcs_monitor.sources import poller
 from whmcs_monitor.sources.allowlist import (
     ALLOWED,
     CONFIG_SETTINGS,
@@ -16,6 +19,8 @@ from whmcs_monitor.sources.allowlist import (
     grant_statements,
 )
 from whmcs_monitor.sources.queries import ALL_QUERIES, CONFIG_PARAMS, Query
+
+pytest_plugins = ["poller_fixtures"]
 
 KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "IN", "ORDER", "BY", "LIMIT", "MAX", "AS"}
 SAMPLE = {
@@ -124,3 +129,40 @@ def test_every_poll_query_uses_an_index_on_real_mariadb(whmcs_db: WhmcsDb) -> No
                     continue
                 assert step["key"], f"{query.name} scans without an index: {step}"
                 assert step["type"] != "ALL", f"{query.name} reads the whole table: {step}"
+
+
+def test_a_full_cycle_sends_only_listed_statements(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every statement actually sent during a cycle (all feeds, reconciliation) is a listed one."""
+    w = harness.whmcs
+    w.insert("tblemails", userid=1, subject="x", message="", date=ago(minutes=1), pending=1)
+    w.insert("tblorders", ordernum=1, userid=1, date=ago(minutes=1), amount=1, status="Pending")
+    w.insert("tbltask", name="Create Invoices", is_enabled=1, description="")
+    w.insert("tbltask_status", task_id=1, next_due=ago(days=1))
+    w.insert(
+        "tbltickets",
+        did=1,
+        userid=1,
+        title="t",
+        status="Open",
+        urgency="High",
+        lastreply=ago(days=1),
+        date=ago(days=1),
+    )
+    sent: list[str] = []
+    real = poller.fetch
+
+    def recording(conn: Any, sql: str, params: Any = None) -> Any:
+        sent.append(sql)
+        return real(conn, sql, params)
+
+    monkeypatch.setattr(poller, "fetch", recording)
+    assert harness.cycle().ok
+    assert harness.cycle().ok
+    listed = {q.sql for q in ALL_QUERIES}
+    assert set(sent) <= listed
+    assert {"tblemails", "tblorders", "tbltask", "tblticketdepartments", "tblaccounts"} <= {
+        q.table for q in ALL_QUERIES if q.sql in sent
+    }
+    assert any(q.name.startswith("open:") and q.sql in sent for q in ALL_QUERIES)

@@ -28,7 +28,7 @@ from whmcs_monitor.sources.derive import (
 )
 from whmcs_monitor.sources.derive import domains as domain_derive
 from whmcs_monitor.sources.feeds import FeedResult
-from whmcs_monitor.sources.poller import CycleReport, _record_outage, backing_off
+from whmcs_monitor.sources.poller import CycleReport, backing_off, record_outage
 from whmcs_monitor.sources.queries import Query
 from whmcs_monitor.sources.state import clear_state, get_state, set_state
 from whmcs_monitor.sources.whmcs_db import Row, as_date, as_int
@@ -62,7 +62,7 @@ def poll_api_site(
             for name, step in _STEPS:
                 report.feeds.append(_run(services, site.id, now, name, lambda c, s=step: s(c, api)))
     except WhmcsApiError as exc:
-        _record_outage(
+        record_outage(
             services,
             site.id,
             str(exc),

@@ -74,10 +74,10 @@ def poll_site(
         with session(cfg, timeout=services.settings.poller.connect_timeout_seconds) as whmcs:
             _run_cycle(services, site.id, whmcs, now, report)
     except WhmcsDatabaseError as exc:
-        _record_outage(services, site.id, str(exc), outage, now, report)
+        record_outage(services, site.id, str(exc), outage, now, report)
         return report
     except UNREACHABLE_ERRORS as exc:
-        _record_outage(services, site.id, describe_error(exc, cfg), outage, now, report)
+        record_outage(services, site.id, describe_error(exc, cfg), outage, now, report)
         return report
     if outage:
         with services.db.write() as conn:
@@ -133,7 +133,7 @@ def _reconcile(services: Services, site: str, whmcs: Connection, now: datetime) 
     return FeedResult("reconcile", rows=0, events=len(inserted))
 
 
-def _record_outage(
+def record_outage(
     services: Services,
     site: str,
     error: str,

@@ -111,6 +111,10 @@ CONFIGURATION = Query(
 )
 CONFIG_PARAMS = {"settings": CONFIG_SETTINGS}
 
+# The two statements that read no table: the session setup and the read-only check.
+SESSION_SETUP = "SET SESSION TRANSACTION READ ONLY"
+SHOW_GRANTS = "SHOW GRANTS FOR CURRENT_USER()"
+
 FEED_TABLES = (
     ACTIVITY,
     BANNED_IPS,

@@ -21,6 +21,7 @@ import pymysql
 import pymysql.cursors
 
 from whmcs_monitor.config import WhmcsDatabaseConfig
+from whmcs_monitor.sources.queries import SESSION_SETUP, SHOW_GRANTS
 
 Row = dict[str, Any]
 Connection: TypeAlias = Any  # pymysql ships no type hints
@@ -73,7 +74,7 @@ def connect(cfg: WhmcsDatabaseConfig, *, timeout: int = 5) -> Connection:
             write_timeout=timeout,
             autocommit=True,
             ssl={"ssl": {}} if cfg.ssl else None,
-            init_command="SET SESSION TRANSACTION READ ONLY",
+            init_command=SESSION_SETUP,
         )
     except UNREACHABLE_ERRORS as exc:
         raise WhmcsDatabaseError(describe_error(exc, cfg)) from exc
@@ -109,7 +110,7 @@ class ReadOnlyReport:
 
 def check_read_only(conn: Connection) -> ReadOnlyReport:
     """Whether this user can only read; the grants that let it write, if any."""
-    rows = fetch(conn, "SHOW GRANTS FOR CURRENT_USER()")
+    rows = fetch(conn, SHOW_GRANTS)
     grants = [str(next(iter(row.values()))) for row in rows]
     offending = [g for g in grants if _WRITE_PRIVILEGES.search(g.split(" ON ")[0])]
     return ReadOnlyReport(read_only=not offending, grants=grants, offending=offending)
