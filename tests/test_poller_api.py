@@ -23,12 +23,16 @@ API = WhmcsApiConfig(url="https://billing.example.com/", identifier="ident", sec
 Handler = Callable[[dict[str, str]], tuple[int, Any]]
 
 
+# Fixed for the whole module: a real WHMCS answers the same values on every call.
+NOW = utcnow().replace(microsecond=0)
+
+
 def _day(days: int) -> str:
-    return (utcnow() + timedelta(days=days)).strftime("%Y-%m-%d")
+    return (NOW + timedelta(days=days)).strftime("%Y-%m-%d")
 
 
 def _stamp(**delta: float) -> str:
-    return (utcnow() - timedelta(**delta)).strftime("%Y-%m-%d %H:%M:%S")
+    return (NOW - timedelta(**delta)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class FakeWhmcs:
