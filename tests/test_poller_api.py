@@ -18,6 +18,7 @@ from whmcs_monitor.services import Services
 from whmcs_monitor.sources.api import WhmcsApi, WhmcsApiAuthError, WhmcsApiError, WhmcsApiIpError
 from whmcs_monitor.sources.api_poller import poll_api_site
 from whmcs_monitor.store.events import EventFilter, query_events
+from whmcs_monitor.store.metrics import latest
 
 API = WhmcsApiConfig(url="https://billing.example.com/", identifier="ident", secret="s3cret-api")
 Handler = Callable[[dict[str, str]], tuple[int, Any]]
@@ -196,6 +197,14 @@ def whmcs_answers(form: dict[str, str]) -> tuple[int, Any]:
             }
         ]
         return 200, _list(form, "orders", "order", orders if form["status"] == "Fraud" else [])
+    if action == "GetStats":
+        return 200, {
+            "result": "success",
+            "orders_pending": "3",
+            "tickets_awaitingreply": 2,
+            "cancellations_pending": 1,
+            "income_today": "$10.00 USD",
+        }
     return 200, {"result": "error", "message": f"Command Not Found: {action}"}
 
 
@@ -243,6 +252,10 @@ def test_an_api_only_site_gets_the_same_derived_events(api_services: Services) -
         call["identifier"] == "ident" and call["responsetype"] == "json" for call in fake.calls
     )
     assert "s3cret-api" not in json.dumps(_events(api_services))
+    with api_services.db.read() as conn:
+        ((_, _, pending),) = latest(conn, "whmcs_orders_pending", site=site.id)
+        assert latest(conn, "whmcs_staff_online", site=site.id) == []
+    assert pending == 3.0
     assert poll_api_site(api_services, site, transport=fake.transport()).ok
     assert len(_events(api_services)) == len(kinds)
 

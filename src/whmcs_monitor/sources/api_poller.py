@@ -3,7 +3,8 @@
 It derives the same events as the database source wherever the API carries the data, with the
 same derive functions and the same event ids (an overdue invoice seen by both sources is one
 event): the activity log, overdue invoices, the module queue, the daily cron, System Health,
-domains, tickets awaiting a reply and pending or fraud orders.
+domains, tickets awaiting a reply and pending or fraud orders. GetStats counters become metric
+series (``whmcs_orders_pending``...).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from whmcs_monitor.sources.queries import Query
 from whmcs_monitor.sources.state import clear_state, get_state, set_state
 from whmcs_monitor.sources.whmcs_db import Row, as_date, as_int
 from whmcs_monitor.store.events import insert_events
+from whmcs_monitor.store.metrics import Sample
+from whmcs_monitor.store.metrics import record as record_metrics
 
 API_OUTAGE_KEY = "api_outage"
 
@@ -61,6 +64,7 @@ def poll_api_site(
         with WhmcsApi(site.api, transport=transport) as api:
             for name, step in _STEPS:
                 report.feeds.append(_run(services, site.id, now, name, lambda c, s=step: s(c, api)))
+            report.feeds.append(FeedResult("stats", rows=record_stats(services, site.id, api, now)))
     except WhmcsApiError as exc:
         record_outage(
             services,
@@ -213,6 +217,37 @@ def _orders(ctx: Context, api: WhmcsApi) -> tuple[Derived, int]:
     rows = [*api.orders("Pending"), *api.orders("Fraud")]
     derived = billing.orders(ctx, sorted(rows, key=lambda o: as_int(o.get("id")) or 0))
     return derived, len(rows)
+
+
+# GetStats fields recorded as metric series (whmcs_<field>), for trends and dashboards.
+STATS_METRICS = (
+    "orders_pending",
+    "tickets_awaitingreply",
+    "tickets_flaggedtickets",
+    "cancellations_pending",
+    "networkissues_open",
+    "staff_online",
+)
+
+
+def record_stats(services: Services, site: str, api: WhmcsApi, now: datetime) -> int:
+    """GetStats counters as metric samples; the values WHMCS leaves out are skipped."""
+    stats = api.stats()
+    samples = [
+        Sample(f"whmcs_{name}", float(value), site=site, ts=now)
+        for name in STATS_METRICS
+        if (value := _number(stats.get(name))) is not None
+    ]
+    with services.db.write() as conn:
+        record_metrics(conn, samples)
+    return len(samples)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _details(ctx: Context, api: WhmcsApi) -> tuple[Derived, int]:
