@@ -16,6 +16,7 @@ from support import (
     postgres_available,
     require,
 )
+from whmcs_db import _whmcs_pool, whmcs_db  # noqa: F401
 from whmcs_monitor.config import Settings
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.web.app import create_app

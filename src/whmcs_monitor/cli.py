@@ -438,3 +438,7 @@ def users_list(ctx: Context, as_json: bool) -> None:
 from whmcs_monitor.whmcs_cli import whmcs_group  # noqa: E402
 
 main.add_command(whmcs_group)
+
+from whmcs_monitor.sources.cli import poller_group  # noqa: E402
+
+main.add_command(poller_group)

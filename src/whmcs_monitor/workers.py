@@ -47,6 +47,8 @@ def _store_maintenance(services: Services) -> None:
 
 
 def background_workers(services: Services) -> list[Worker]:
+    from whmcs_monitor.sources.worker import run_poller  # the poller imports `every` from here
+
     return [
         (
             "store-maintenance",
@@ -54,4 +56,5 @@ def background_workers(services: Services) -> list[Worker]:
                 MAINTENANCE_INTERVAL, lambda: _store_maintenance(services), name="store maintenance"
             ),
         ),
+        ("whmcs-poller", lambda: run_poller(services)),
     ]

@@ -1,0 +1,77 @@
+"""The poller's background worker: a read-only check at start, then one cycle per site per interval."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from whmcs_monitor.config import SiteConfig
+from whmcs_monitor.services import Services
+from whmcs_monitor.sources.allowlist import grant_statements
+from whmcs_monitor.sources.api_poller import poll_api_site
+from whmcs_monitor.sources.poller import CycleReport, poll_site
+from whmcs_monitor.sources.whmcs_db import (
+    DATABASE_ERRORS,
+    ReadOnlyReport,
+    check_read_only,
+    session,
+)
+from whmcs_monitor.workers import every
+
+log = logging.getLogger(__name__)
+
+
+def polled_sites(services: Services) -> list[SiteConfig]:
+    return [s for s in services.settings.sites if s.database or s.api]
+
+
+def poll_all(services: Services) -> list[CycleReport]:
+    """One cycle for every site: by SQL where the database is configured, else by API."""
+    reports = []
+    for site in polled_sites(services):
+        if site.database:
+            reports.append(poll_site(services, site))
+        else:
+            reports.append(poll_api_site(services, site))
+    return reports
+
+
+def read_only_report(services: Services, site: SiteConfig) -> ReadOnlyReport:
+    assert site.database is not None
+    with session(site.database, timeout=services.settings.poller.connect_timeout_seconds) as conn:
+        return check_read_only(conn)
+
+
+def warn_if_writable(services: Services) -> None:
+    """Log loudly, with the GRANTs to use instead, when a site's database user can write."""
+    for site in services.settings.sites:
+        if not site.database:
+            continue
+        try:
+            report = read_only_report(services, site)
+        except DATABASE_ERRORS as exc:
+            log.warning("site %s: cannot check the WHMCS database user yet: %s", site.id, exc)
+            continue
+        if not report.read_only:
+            grants = ";\n".join(grant_statements(site.database.name, site.database.user))
+            log.warning(
+                "SECURITY: site %s polls WHMCS as %r, which can WRITE (%s). The monitor only "
+                "needs to read; create a dedicated user with exactly these grants:\n%s;",
+                site.id,
+                site.database.user,
+                "; ".join(report.offending),
+                grants,
+            )
+
+
+async def run_poller(services: Services) -> None:
+    settings = services.settings.poller
+    if not settings.enabled or not polled_sites(services):
+        return
+    await asyncio.to_thread(warn_if_writable, services)
+    await every(
+        timedelta(seconds=settings.interval_seconds),
+        lambda: poll_all(services),
+        name="WHMCS poller",
+    )

@@ -1,0 +1,129 @@
+"""Cursors survive restarts and outages: no gap, no duplicate, one unreachable event per outage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from poller_helpers import Harness, ago, poller_settings
+from support import free_port
+from whmcs_db import WhmcsDb
+from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.services import Services
+from whmcs_monitor.sources import poller
+from whmcs_monitor.sources.poller import poll_site
+from whmcs_monitor.sources.worker import poll_all
+
+pytest_plugins = ["poller_fixtures"]
+
+
+def _failed_logins(w: WhmcsDb, first: int, count: int) -> None:
+    for n in range(first, first + count):
+        w.insert(
+            "tblactivitylog",
+            date=ago(minutes=1),
+            ipaddr=f"192.0.2.{n}",
+            description=f"Failed Login Attempt - User ID: {n}",
+        )
+
+
+def _clients(h: Harness) -> list[int]:
+    return sorted(e["subjects"]["client"] for e in h.events("security.client_login_failed"))
+
+
+def test_cursors_persist_across_a_restart_without_duplicates(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    settings = poller_settings(database_url, whmcs_db, batch_size=10)
+    first = Services.open(settings)
+    _failed_logins(whmcs_db, 1, 25)
+    assert poll_site(first, settings.sites[0]).ok
+    first.db.dispose()
+    _failed_logins(whmcs_db, 26, 5)
+    second = Services.open(settings)
+    h = Harness(second, whmcs_db)
+    assert h.cycle().ok
+    assert h.cycle().ok
+    assert _clients(h) == list(range(1, 31))
+    second.db.dispose()
+
+
+def test_a_new_poller_starts_at_the_newest_row_instead_of_replaying_history(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    _failed_logins(whmcs_db, 1, 3)
+    services = Services.open(poller_settings(database_url, whmcs_db, start_at="end"))
+    h = Harness(services, whmcs_db)
+    assert h.cycle().ok
+    assert _clients(h) == []
+    _failed_logins(whmcs_db, 4, 2)
+    assert h.cycle().ok
+    assert _clients(h) == [4, 5]
+    services.db.dispose()
+
+
+def test_database_going_away_mid_poll_resumes_with_no_gap_and_no_duplicate(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = harness.whmcs
+    _failed_logins(w, 1, 3)
+    w.insert("tblgatewaylog", date=ago(minutes=1), gateway="paypal", result="Declined")
+    real_fetch = poller.fetch
+
+    def dying_fetch(conn: Any, sql: str, params: Any = None) -> Any:
+        if "`tblgatewaylog`" in sql:  # the server goes away after the activity feed ran
+            w.execute(f"KILL {conn.thread_id()}")
+        return real_fetch(conn, sql, params)
+
+    monkeypatch.setattr(poller, "fetch", dying_fetch)
+    report = harness.cycle()
+    assert not report.ok and report.error
+    assert _clients(harness) == [1, 2, 3]
+    assert harness.events("gateway.failure") == []
+    assert len(harness.events("system.database_unreachable")) == 1
+    second = harness.cycle(force=True)
+    assert not second.ok
+    assert len(harness.events("system.database_unreachable")) == 1
+
+    monkeypatch.setattr(poller, "fetch", real_fetch)
+    _failed_logins(w, 4, 1)
+    assert harness.cycle(force=True).ok
+    assert _clients(harness) == [1, 2, 3, 4]
+    assert len(harness.events("gateway.failure")) == 1
+
+
+def test_an_unreachable_database_backs_off_and_reports_once(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    settings = poller_settings(database_url, whmcs_db, interval_seconds=60)
+    assert settings.sites[0].database is not None
+    settings.sites[0].database.port = free_port()
+    services = Services.open(settings)
+    now = utcnow()
+    first = poll_site(services, settings.sites[0], now=now)
+    assert not first.ok and not first.skipped and "Can't connect" in (first.error or "")
+    assert poll_site(services, settings.sites[0], now=now + timedelta(seconds=30)).skipped
+    retried = poll_site(services, settings.sites[0], now=now + timedelta(seconds=61))
+    assert not retried.skipped and not retried.ok
+    assert poll_site(services, settings.sites[0], now=now + timedelta(seconds=150)).skipped
+    with services.db.read() as conn:
+        from whmcs_monitor.store.events import EventFilter, query_events
+
+        found = query_events(conn, EventFilter(kinds=["system.database_unreachable"]))
+    assert len(found) == 1 and found[0]["severity"] == "critical"
+    assert whmcs_db.password not in str(found)
+    services.db.dispose()
+
+
+def test_the_worker_step_polls_every_site_with_access(harness: Harness) -> None:
+    harness.whmcs.insert(
+        "tblbannedips",
+        ip="192.0.2.9",
+        reason="3 Invalid API Login Attempts",
+        expires=ago(minutes=-15),
+    )
+    (report,) = poll_all(harness.services)
+    assert report.ok and report.site == harness.site.id
+    assert len(harness.events("security.ip_banned")) == 1
