@@ -429,3 +429,6 @@ def users_list(ctx: Context, as_json: bool) -> None:
 
 
 # Commands of the other parts: one line each.
+from whmcs_monitor.files.cli import register as register_files  # noqa: E402
+
+register_files(main)

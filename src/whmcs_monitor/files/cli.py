@@ -1,0 +1,154 @@
+"""``whmcs-monitor fim ...``, ``logs``, ``backups``: the files part's commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out, pass_ctx
+from whmcs_monitor.files import fim
+from whmcs_monitor.files.fim import ScanReport
+
+PathArgs = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+JsonFlag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group("fim")
+def fim_group() -> None:
+    """File integrity: baseline the WHMCS tree, scan it for changes, accept changes."""
+
+
+@contextmanager
+def _hashing(total: int, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A bytes progress bar on stderr while files are hashed (none under --json)."""
+    if quiet or total == 0:
+        yield None
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("hashing"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("hash", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def _walking(quiet: bool) -> Iterator[None]:
+    """A spinner while the tree is walked and stat'ed."""
+    if quiet:
+        yield None
+        return
+    with Progress(SpinnerColumn(), TextColumn("walking the WHMCS tree"), console=err, transient=True):
+        yield None
+
+
+@fim_group.command("baseline")
+@JsonFlag
+@pass_ctx
+@friendly_errors
+def baseline_cmd(ctx: Context, as_json: bool) -> None:
+    """Record the whole tree as the accepted state (sha256, size, mode, owner, mtime)."""
+    with ctx.database() as (settings, db):
+        with _walking(as_json):
+            work = fim.plan(db, settings, rehash_all=True)
+        with _hashing(work.hash_bytes, as_json) as progress:
+            report = fim.baseline(db, settings, actor="cli", progress=progress, prepared=work)
+    if as_json:
+        emit_json({"files": report.files, "hashed_bytes": report.hashed_bytes})
+        return
+    out.print(
+        f"[green]Baseline recorded[/]: {report.files} file(s), "
+        f"{report.hashed_bytes / 1e6:.1f} MB hashed under {work.root}"
+    )
+
+
+def _print_changes(report: ScanReport) -> None:
+    table = Table(title=f"{len(report.changes)} change(s)")
+    for column in ("severity", "change", "path", "kind", "why"):
+        table.add_column(column, overflow="fold")
+    for c in report.changes:
+        table.add_row(c.severity, c.change, c.path, c.kind, c.reason)
+    out.print(table)
+
+
+@fim_group.command("scan")
+@PathArgs
+@JsonFlag
+@pass_ctx
+@friendly_errors
+def scan_cmd(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
+    """Compare the tree (or PATHs in it) with the last scan; store changes as events."""
+    with ctx.database() as (settings, db):
+        with _walking(as_json):
+            work = fim.plan(db, settings, paths)
+        with _hashing(work.hash_bytes, as_json) as progress:
+            report = fim.scan(db, settings, paths, progress=progress, prepared=work)
+    if as_json:
+        emit_json(
+            {
+                "files": report.files,
+                "hashed": report.hashed,
+                "new_events": report.new_events,
+                "changes": [c.data | {"kind": c.kind, "severity": c.severity} for c in report.changes],
+            }
+        )
+        return
+    if report.changes:
+        _print_changes(report)
+    out.print(
+        f"Scanned {report.files} file(s), re-hashed {report.hashed} whose stat changed; "
+        f"{len(report.changes)} change(s), {report.new_events} new event(s)."
+    )
+
+
+@fim_group.command("accept")
+@PathArgs
+@pass_ctx
+@friendly_errors
+def accept_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Accept what the last scan saw (after a WHMCS upgrade); recorded in the audit trail."""
+    with ctx.database() as (settings, db):
+        count = fim.accept(db, settings, paths, actor="cli")
+    where = ", ".join(paths) if paths else "the whole tree"
+    out.print(f"Accepted {count} changed file(s) in {where}; recorded in the audit trail.")
+
+
+@fim_group.command("status")
+@JsonFlag
+@pass_ctx
+@friendly_errors
+def status_cmd(ctx: Context, as_json: bool) -> None:
+    """List the files that differ from the accepted baseline."""
+    with ctx.database() as (settings, db):
+        rows = fim.pending(db, settings)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} file(s) differ from the baseline")
+    table.add_column("state")
+    table.add_column("path", overflow="fold")
+    for row in rows:
+        table.add_row(row["state"], row["path"])
+    out.print(table)
+
+
+def register(main: click.Group) -> None:
+    """Add this part's command groups to the ``whmcs-monitor`` command."""
+    main.add_command(fim_group)

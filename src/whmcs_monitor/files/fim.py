@@ -1,0 +1,395 @@
+"""File integrity monitoring: baseline the WHMCS tree, scan it for changes, accept changes.
+
+A scan hashes only the files whose stat signature moved since the last scan, compares what it sees
+with what the previous scan saw, and reports each transition once (added, modified, deleted,
+permissions changed) as a classified event. The accepted baseline stays put until an operator runs
+``accept`` (after a WHMCS upgrade, say), which is recorded in the audit trail.
+
+Usage::
+
+    report = scan(db, settings, progress=bar.advance)
+    for change in report.changes: ...
+"""
+
+from __future__ import annotations
+
+import pwd
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from whmcs_monitor.config import Settings
+from whmcs_monitor.errors import InputError
+from whmcs_monitor.events.model import Event
+from whmcs_monitor.files.classify import PHP_LIKE, Change, classify, signature_hit
+from whmcs_monitor.files.emit import Emitter, site_for, store
+from whmcs_monitor.files.tables import file_baseline
+from whmcs_monitor.files.tree import FileStat, Scope, hash_many, relative, walk
+from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.store import audit
+from whmcs_monitor.store.db import Database
+
+WRITE_BATCH = 1000
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    path: str
+    change: Change
+    kind: str
+    severity: str
+    rule: str
+    reason: str
+    data: dict[str, Any]
+
+
+@dataclass
+class ScanReport:
+    files: int = 0
+    hashed: int = 0
+    hashed_bytes: int = 0
+    changes: list[FileChange] = field(default_factory=list)
+    new_events: int = 0
+
+
+@dataclass
+class Plan:
+    """The files in scope, the ones that need hashing, and the byte total for a progress bar."""
+
+    root: Path
+    current: dict[str, FileStat]
+    to_hash: list[FileStat]
+    rows: dict[str, Any]
+    prefixes: list[str]
+
+    @property
+    def hash_bytes(self) -> int:
+        return sum(f.size for f in self.to_hash)
+
+
+def whmcs_root(settings: Settings) -> Path:
+    root = settings.files.whmcs_root
+    if root is None:
+        raise InputError("files.whmcs_root is not set; point it at the directory of configuration.php")
+    if not root.is_dir():
+        raise InputError(f"files.whmcs_root {root} is not a directory")
+    return root
+
+
+def scope_of(settings: Settings) -> Scope:
+    return Scope(settings.files.fim.include, settings.files.fim.exclude)
+
+
+def _prefixes(root: Path, paths: Sequence[str | Path]) -> list[str]:
+    out = []
+    for path in paths:
+        rel = relative(root, path)
+        if rel.startswith(".."):
+            raise InputError(f"{path} is outside files.whmcs_root ({root})", field="PATH")
+        out.append(rel)
+    return out or [""]
+
+
+def _under(path: str, prefixes: list[str]) -> bool:
+    return any(not p or path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def plan(
+    db: Database, settings: Settings, paths: Sequence[str | Path] = (), *, rehash_all: bool = False
+) -> Plan:
+    """Walk the tree (or ``paths`` in it) and decide what needs hashing."""
+    root = whmcs_root(settings)
+    scope = scope_of(settings)
+    prefixes = _prefixes(root, paths)
+    current: dict[str, FileStat] = {}
+    for prefix in prefixes:
+        for item in walk(root, scope, prefix):
+            current[item.path] = item
+    site = site_for(settings)
+    with db.read() as conn:
+        rows = {
+            row.path: row
+            for row in conn.execute(sa.select(file_baseline).where(file_baseline.c.site == site))
+            if _under(row.path, prefixes)
+        }
+    to_hash = [
+        item
+        for path, item in current.items()
+        if rehash_all or _needs_hash(rows.get(path), item)
+    ]
+    return Plan(root, current, to_hash, rows, prefixes)
+
+
+def _needs_hash(row: Any, item: FileStat) -> bool:
+    if row is None or row.seen_sha256 is None:
+        return True
+    seen = (row.seen_size, row.seen_mtime_ns, row.seen_ctime_ns, row.seen_ino)
+    return seen != item.content_signature()
+
+
+def _seen_values(item: FileStat, sha: str | None) -> dict[str, Any]:
+    return {
+        "seen_sha256": sha,
+        "seen_size": item.size,
+        "seen_mode": item.mode,
+        "seen_uid": item.uid,
+        "seen_gid": item.gid,
+        "seen_mtime_ns": item.mtime_ns,
+        "seen_ctime_ns": item.ctime_ns,
+        "seen_ino": item.ino,
+    }
+
+
+_GONE = dict.fromkeys(
+    (
+        "seen_sha256",
+        "seen_size",
+        "seen_mode",
+        "seen_uid",
+        "seen_gid",
+        "seen_mtime_ns",
+        "seen_ctime_ns",
+        "seen_ino",
+    )
+)
+
+
+def _as_base(seen: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "base_sha256": seen["seen_sha256"],
+        "base_size": seen["seen_size"],
+        "base_mode": seen["seen_mode"],
+        "base_uid": seen["seen_uid"],
+        "base_gid": seen["seen_gid"],
+        "base_mtime_ns": seen["seen_mtime_ns"],
+    }
+
+
+def _owner(uid: int | None, gid: int | None) -> str:
+    if uid is None:
+        return "?"
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = str(uid)
+    return f"{name}:{gid}"
+
+
+def _mode(mode: int | None) -> str:
+    return "?" if mode is None else f"{mode:04o}"
+
+
+def _write(conn: Connection, site: str, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    for start in range(0, len(inserts), WRITE_BATCH):
+        conn.execute(file_baseline.insert(), inserts[start : start + WRITE_BATCH])
+    if updates:
+        stmt = (
+            file_baseline.update()
+            .where(file_baseline.c.site == site, file_baseline.c.path == sa.bindparam("_path"))
+            .values({k: sa.bindparam(k) for k in updates[0] if k != "_path"})
+        )
+        for start in range(0, len(updates), WRITE_BATCH):
+            conn.execute(stmt, updates[start : start + WRITE_BATCH])
+
+
+def baseline(
+    db: Database,
+    settings: Settings,
+    *,
+    actor: str,
+    progress: Progress | None = None,
+    prepared: Plan | None = None,
+) -> ScanReport:
+    """Record the tree as it is now as the accepted state, replacing any earlier baseline."""
+    work = prepared or plan(db, settings, rehash_all=True)
+    fim = settings.files.fim
+    digests = hash_many(
+        work.root, work.to_hash, workers=fim.hash_workers, max_bytes=fim.max_file_bytes,
+        progress=progress,
+    )
+    site = site_for(settings)
+    now = utcnow()
+    rows = []
+    for path, item in work.current.items():
+        seen = _seen_values(item, digests.get(path))
+        rows.append({"site": site, "path": path, **seen, **_as_base(seen), "updated_at": now})
+    with db.write() as conn:
+        conn.execute(file_baseline.delete().where(file_baseline.c.site == site))
+        _write(conn, site, rows, [])
+        audit.append(
+            db, conn, actor=actor, action="fim.baseline", target=str(work.root),
+            details={"files": len(rows), "site": site},
+        )
+    return ScanReport(files=len(rows), hashed=len(digests), hashed_bytes=work.hash_bytes)
+
+
+def scan(
+    db: Database,
+    settings: Settings,
+    paths: Sequence[str | Path] = (),
+    *,
+    progress: Progress | None = None,
+    prepared: Plan | None = None,
+) -> ScanReport:
+    """Compare the tree with the last scan, store each change once as an event, and report."""
+    work = prepared or plan(db, settings, paths)
+    fim = settings.files.fim
+    digests = hash_many(
+        work.root, work.to_hash, workers=fim.hash_workers, max_bytes=fim.max_file_bytes,
+        progress=progress,
+    )
+    site = site_for(settings)
+    scope = scope_of(settings)
+    report = ScanReport(files=len(work.current), hashed=len(digests), hashed_bytes=work.hash_bytes)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    now = utcnow()
+    for path, item in work.current.items():
+        row = work.rows.get(path)
+        sha = digests[path] if path in digests else row.seen_sha256
+        seen = _seen_values(item, sha)
+        if row is None:
+            inserts.append({"site": site, "path": path, **seen, "updated_at": now})
+            report.changes.append(_change(work.root, settings, "added", path, None, seen))
+            continue
+        previous = {k: getattr(row, k) for k in _GONE}
+        if previous == seen:
+            continue
+        updates.append({"_path": path, **seen, "updated_at": now})
+        for change in _transitions(previous, seen):
+            report.changes.append(_change(work.root, settings, change, path, previous, seen))
+    for path, row in work.rows.items():
+        if path in work.current or row.seen_size is None:
+            continue
+        if not scope.wants(path):
+            continue  # the globs changed; an out-of-scope file is not a deletion
+        previous = {k: getattr(row, k) for k in _GONE}
+        updates.append({"_path": path, **_GONE, "updated_at": now})
+        report.changes.append(_change(work.root, settings, "deleted", path, previous, dict(_GONE)))
+    emitter = Emitter(site)
+    events = [_event(emitter, c) for c in report.changes]
+    with db.write() as conn:
+        _write(conn, site, inserts, updates)
+        report.new_events = store(conn, events)
+    return report
+
+
+def _transitions(previous: dict[str, Any], seen: dict[str, Any]) -> list[Change]:
+    if previous["seen_size"] is None:
+        return ["added"]
+    changes: list[Change] = []
+    if previous["seen_sha256"] != seen["seen_sha256"]:
+        changes.append("modified")
+    if any(previous[k] != seen[k] for k in ("seen_mode", "seen_uid", "seen_gid")):
+        changes.append("permissions_changed")
+    return changes
+
+
+def _change(
+    root: Path,
+    settings: Settings,
+    change: Change,
+    path: str,
+    previous: dict[str, Any] | None,
+    seen: dict[str, Any],
+) -> FileChange:
+    signature = None
+    if change in ("added", "modified") and PHP_LIKE.match(path):
+        signature = signature_hit(root / path)
+    verdict = classify(
+        change, path, writable_dirs=settings.files.fim.writable_dirs, signature=signature
+    )
+    before = previous or {}
+    data = {
+        "path": path,
+        "change": change,
+        "rule": verdict.rule,
+        "reason": verdict.reason,
+        "old_sha256": before.get("seen_sha256"),
+        "new_sha256": seen["seen_sha256"],
+        "old_mode": _mode(before.get("seen_mode")),
+        "new_mode": _mode(seen["seen_mode"]),
+        "old_owner": _owner(before.get("seen_uid"), before.get("seen_gid")) if before else "?",
+        "new_owner": _owner(seen["seen_uid"], seen["seen_gid"]),
+        "size": seen["seen_size"],
+        "ctime_ns": seen["seen_ctime_ns"],
+    }
+    return FileChange(path, change, verdict.kind, verdict.severity, verdict.rule, verdict.reason, data)
+
+
+def _event(emitter: Emitter, change: FileChange) -> Event:
+    key = f"{change.path}\0{change.change}\0{change.data['ctime_ns']}\0{change.data['new_sha256']}"
+    return emitter.event(
+        change.kind,
+        key,
+        change.data,
+        severity=change.severity,
+        labels={"change": change.change},
+    )
+
+
+def accept(
+    db: Database, settings: Settings, paths: Sequence[str | Path] = (), *, actor: str
+) -> int:
+    """Make what the last scan saw the accepted state (of ``paths``, or of everything)."""
+    root = whmcs_root(settings)
+    prefixes = _prefixes(root, paths)
+    site = site_for(settings)
+    accepted: list[str] = []
+    with db.write() as conn:
+        rows = conn.execute(sa.select(file_baseline).where(file_baseline.c.site == site)).all()
+        for row in rows:
+            if not _under(row.path, prefixes) or _is_accepted(row):
+                continue
+            accepted.append(row.path)
+            where = (file_baseline.c.site == site) & (file_baseline.c.path == row.path)
+            if row.seen_size is None:
+                conn.execute(file_baseline.delete().where(where))
+            else:
+                seen = {k: getattr(row, k) for k in _GONE}
+                conn.execute(file_baseline.update().where(where).values(**_as_base(seen)))
+        audit.append(
+            db, conn, actor=actor, action="fim.accept", target=str(root),
+            details={"paths": [p or "." for p in prefixes], "files": len(accepted),
+                     "sample": sorted(accepted)[:50], "site": site},
+        )
+    return len(accepted)
+
+
+def _is_accepted(row: Any) -> bool:
+    return bool(
+        row.base_sha256 == row.seen_sha256
+        and row.base_size == row.seen_size
+        and row.base_mode == row.seen_mode
+        and row.base_uid == row.seen_uid
+        and row.base_gid == row.seen_gid
+    )
+
+
+def pending(db: Database, settings: Settings) -> list[dict[str, Any]]:
+    """Every file whose last-seen state differs from the accepted baseline."""
+    site = site_for(settings)
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(file_baseline).where(file_baseline.c.site == site).order_by(file_baseline.c.path)
+        ).all()
+    out = []
+    for row in rows:
+        if _is_accepted(row):
+            continue
+        if row.base_size is None:
+            state = "added"
+        elif row.seen_size is None:
+            state = "deleted"
+        elif row.base_sha256 != row.seen_sha256:
+            state = "modified"
+        else:
+            state = "permissions_changed"
+        out.append({"path": row.path, "state": state})
+    return out
+
