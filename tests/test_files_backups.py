@@ -17,7 +17,6 @@ import pytest
 from files_fixtures import files_settings, open_db
 from whmcs_monitor.files.archives import check_archive
 from whmcs_monitor.files.backups import check_all
-from whmcs_monitor.store.db import Database
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 TABLES = ["tblclients", "tblinvoices", "tblhosting", "tbldomains"]
@@ -112,9 +111,17 @@ def test_a_dump_killed_before_its_trailer_is_corrupt(
 def test_a_dump_missing_tables_is_corrupt(
     database_url: str, tmp_path: Path, backup_dir: Path, db_backups: dict[str, Any]
 ) -> None:
-    place(backup_dir / "whmcs-1127.sql.gz", gzip.compress(dump_text(TABLES[:3] + ["x"])), age=timedelta(hours=1))
+    place(
+        backup_dir / "whmcs-1127.sql.gz",
+        gzip.compress(dump_text([*TABLES[:3], "x"])),
+        age=timedelta(hours=1),
+    )
     assert run(database_url, tmp_path, **db_backups, expect_tables=4) == []
-    place(backup_dir / "whmcs-1128.sql.gz", gzip.compress(dump_text(TABLES[:3])), age=timedelta(minutes=5))
+    place(
+        backup_dir / "whmcs-1128.sql.gz",
+        gzip.compress(dump_text(TABLES[:3])),
+        age=timedelta(minutes=5),
+    )
     [event] = run(database_url, tmp_path, **db_backups, expect_tables=4)
     assert event.payload["reason"] == "the dump creates 3 table(s), 4 expected"
 

@@ -185,7 +185,7 @@ def test_accept_makes_changes_the_baseline_and_is_recorded_in_the_audit_trail(
 def test_a_scan_of_a_path_outside_the_root_is_refused(
     fdb: Database, fsettings: Settings, tmp_path: Path
 ) -> None:
-    with pytest.raises(InputError, match="outside files.whmcs_root"):
+    with pytest.raises(InputError, match=r"outside files\.whmcs_root"):
         fim.scan(fdb, fsettings, [tmp_path / "elsewhere"])
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+from whmcs_monitor.files.workers import files_workers
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
 
@@ -54,4 +55,5 @@ def background_workers(services: Services) -> list[Worker]:
                 MAINTENANCE_INTERVAL, lambda: _store_maintenance(services), name="store maintenance"
             ),
         ),
+        *files_workers(services, every),
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import re
 import tarfile
@@ -16,7 +17,6 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 CHUNK = 1024 * 1024
 TRAILER = b"-- Dump completed"
@@ -31,7 +31,7 @@ class ArchiveCheck:
     tables: int | None = None  # CREATE TABLE statements, for SQL dumps
 
 
-def _open_stream(path: Path) -> IO[bytes]:
+def _open_stream(path: Path) -> io.BufferedIOBase:
     name = path.name.lower()
     if name.endswith(".gz"):
         return gzip.open(path, "rb")
@@ -84,5 +84,12 @@ def check_archive(path: Path) -> ArchiveCheck:
         if is_sql or name.endswith((".gz", ".bz2", ".xz")):
             return _check_stream(path, sql=is_sql)
         return ArchiveCheck(True)
-    except (EOFError, OSError, tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:
+    except (
+        EOFError,
+        OSError,
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+    ) as exc:
         return ArchiveCheck(False, f"unreadable: {exc}")

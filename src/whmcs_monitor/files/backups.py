@@ -46,7 +46,12 @@ def _verdict(path: Path, cache: dict[str, Any]) -> tuple[ArchiveCheck, dict[str,
     if cache.get("identity") == identity:
         return ArchiveCheck(cache["ok"], cache["reason"], cache.get("tables")), cache
     result = check_archive(path)
-    remembered = {"identity": identity, "ok": result.ok, "reason": result.reason, "tables": result.tables}
+    remembered = {
+        "identity": identity,
+        "ok": result.ok,
+        "reason": result.reason,
+        "tables": result.tables,
+    }
     return result, remembered
 
 
@@ -82,11 +87,9 @@ def check_source(
                 f"it is {shrink:.0f}% smaller than the previous backup {files[1].name} "
                 f"({st.st_size} vs {previous} bytes)"
             )
-    if source.expect_tables is not None and result.tables is not None:
-        if result.tables < source.expect_tables:
-            reasons.append(
-                f"the dump creates {result.tables} table(s), {source.expect_tables} expected"
-            )
+    expected = source.expect_tables
+    if expected is not None and result.tables is not None and result.tables < expected:
+        reasons.append(f"the dump creates {result.tables} table(s), {expected} expected")
     for reason in reasons:
         findings.append(
             Finding(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 import click
 from rich.progress import (
@@ -17,11 +19,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out, pass_ctx
-from whmcs_monitor.files import fim
+from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out
+from whmcs_monitor.files import backups, compliance, fim, permissions
+from whmcs_monitor.files import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.files.fim import ScanReport
 
 PathArgs = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+# Declared here rather than imported: whmcs_monitor.cli imports this module at its end.
+pass_ctx = click.make_pass_decorator(Context)
 JsonFlag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
@@ -55,7 +60,9 @@ def _walking(quiet: bool) -> Iterator[None]:
     if quiet:
         yield None
         return
-    with Progress(SpinnerColumn(), TextColumn("walking the WHMCS tree"), console=err, transient=True):
+    with Progress(
+        SpinnerColumn(), TextColumn("walking the WHMCS tree"), console=err, transient=True
+    ):
         yield None
 
 
@@ -106,7 +113,9 @@ def scan_cmd(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
                 "files": report.files,
                 "hashed": report.hashed,
                 "new_events": report.new_events,
-                "changes": [c.data | {"kind": c.kind, "severity": c.severity} for c in report.changes],
+                "changes": [
+                    c.data | {"kind": c.kind, "severity": c.severity} for c in report.changes
+                ],
             }
         )
         return
@@ -149,6 +158,110 @@ def status_cmd(ctx: Context, as_json: bool) -> None:
     out.print(table)
 
 
+@fim_group.command("permissions")
+@JsonFlag
+@pass_ctx
+@friendly_errors
+def permissions_cmd(ctx: Context, as_json: bool) -> None:
+    """Check configuration.php and the writable directories; store findings as events."""
+    with ctx.database() as (settings, db):
+        findings, _new = permissions.report(db, settings)
+    if as_json:
+        emit_json([_as_dict(f) for f in findings])
+        return
+    if not findings:
+        out.print("[green]OK[/] configuration.php and the writable directories are locked down.")
+        return
+    table = Table(title=f"{len(findings)} permission problem(s)")
+    for column in ("severity", "path", "problem", "fix"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        table.add_row(f.severity, f.path, f.problem, f.fix)
+    out.print(table)
+
+
+def _as_dict(finding: permissions.Finding) -> dict[str, str]:
+    return {
+        "check": finding.check,
+        "path": finding.path,
+        "problem": finding.problem,
+        "fix": finding.fix,
+        "severity": finding.severity,
+    }
+
+
+@click.group("backups")
+def backups_group() -> None:
+    """Backup verification."""
+
+
+@backups_group.command("check")
+@JsonFlag
+@pass_ctx
+@friendly_errors
+def backups_check_cmd(ctx: Context, as_json: bool) -> None:
+    """Check the newest backup of each configured location now."""
+    with ctx.database() as (settings, db):
+        if not settings.files.backups.sources:
+            raise click.ClickException("no backups are configured (files.backups.sources)")
+        events = backups.check_all(db, settings)
+    if as_json:
+        emit_json([{"kind": e.kind, "summary": e.summary, **e.payload} for e in events])
+        return
+    for event in events:
+        out.print(f"[red]{event.kind}[/] {event.summary}")
+    if not events:
+        names = ", ".join(s.name for s in settings.files.backups.sources)
+        out.print(f"[green]OK[/] backups {names}: present, recent and readable.")
+
+
+@click.group("privacy")
+def privacy_group() -> None:
+    """Personal data the monitor holds about a WHMCS client: export or erase it."""
+
+
+@privacy_group.command("export")
+@click.argument("client_id", type=click.IntRange(1))
+@pass_ctx
+@friendly_errors
+def privacy_export_cmd(ctx: Context, client_id: int) -> None:
+    """Print every stored event about CLIENT_ID as one JSON document."""
+    with ctx.database() as (_, db):
+        emit_json(compliance.export_client(db, client_id))
+
+
+@privacy_group.command("erase")
+@click.argument("client_id", type=click.IntRange(1))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+@friendly_errors
+def privacy_erase_cmd(ctx: Context, client_id: int, yes: bool) -> None:
+    """Delete every stored event about CLIENT_ID; a tombstone goes to the audit trail."""
+    if not yes:
+        click.confirm(f"Erase everything the monitor holds about client #{client_id}?", abort=True)
+    with ctx.database() as (_, db):
+        count = compliance.erase_client(db, client_id, actor="cli")
+    out.print(f"Erased {count} event(s) about client #{client_id}; recorded in the audit trail.")
+
+
+@click.command("export")
+@click.option(
+    "--output", type=click.File("w", encoding="utf-8"), default="-", help="File [default: stdout]."
+)
+@pass_ctx
+@friendly_errors
+def audit_export_cmd(ctx: Context, output: TextIO) -> None:
+    """Write the audit trail as JSON Lines, oldest record first."""
+    with ctx.database() as (_, db):
+        count = compliance.export_audit(db, output)
+    if output is not sys.stdout:
+        out.print(f"Wrote {count} audit record(s) to {output.name}")
+
+
 def register(main: click.Group) -> None:
-    """Add this part's command groups to the ``whmcs-monitor`` command."""
-    main.add_command(fim_group)
+    """Add this part's commands: ``fim``, ``backups``, ``privacy`` and ``audit export``."""
+    for group in (fim_group, backups_group, privacy_group):
+        main.add_command(group)
+    audit_group = main.commands["audit"]
+    if isinstance(audit_group, click.Group):
+        audit_group.add_command(audit_export_cmd)

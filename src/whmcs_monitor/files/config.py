@@ -141,6 +141,21 @@ class BackupsConfig(_Section):
         return self
 
 
+class PrivacyConfig(_Section):
+    """Retention of the monitor's own events (GDPR storage limitation)."""
+
+    pseudonymize_after: timedelta = timedelta(days=180)
+    purge_after: timedelta = timedelta(days=730)
+
+    _to_duration = field_validator("pseudonymize_after", "purge_after", mode="before")(_duration)
+
+    @model_validator(mode="after")
+    def _order(self) -> PrivacyConfig:
+        if self.purge_after < self.pseudonymize_after:
+            raise ValueError("purge_after: must not be shorter than pseudonymize_after")
+        return self
+
+
 class FilesConfig(_Section):
     """Everything read from the WHMCS host's disk. Empty ``whmcs_root`` turns FIM off."""
 
@@ -149,6 +164,7 @@ class FilesConfig(_Section):
     fim: FimConfig = Field(default_factory=FimConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     backups: BackupsConfig = Field(default_factory=BackupsConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @field_validator("whmcs_root")
     @classmethod

@@ -75,7 +75,9 @@ class Plan:
 def whmcs_root(settings: Settings) -> Path:
     root = settings.files.whmcs_root
     if root is None:
-        raise InputError("files.whmcs_root is not set; point it at the directory of configuration.php")
+        raise InputError(
+            "files.whmcs_root is not set; point it at the directory of configuration.php"
+        )
     if not root.is_dir():
         raise InputError(f"files.whmcs_root {root} is not a directory")
     return root
@@ -118,9 +120,7 @@ def plan(
             if _under(row.path, prefixes)
         }
     to_hash = [
-        item
-        for path, item in current.items()
-        if rehash_all or _needs_hash(rows.get(path), item)
+        item for path, item in current.items() if rehash_all or _needs_hash(rows.get(path), item)
     ]
     return Plan(root, current, to_hash, rows, prefixes)
 
@@ -184,7 +184,9 @@ def _mode(mode: int | None) -> str:
     return "?" if mode is None else f"{mode:04o}"
 
 
-def _write(conn: Connection, site: str, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+def _write(
+    conn: Connection, site: str, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> None:
     for start in range(0, len(inserts), WRITE_BATCH):
         conn.execute(file_baseline.insert(), inserts[start : start + WRITE_BATCH])
     if updates:
@@ -209,7 +211,10 @@ def baseline(
     work = prepared or plan(db, settings, rehash_all=True)
     fim = settings.files.fim
     digests = hash_many(
-        work.root, work.to_hash, workers=fim.hash_workers, max_bytes=fim.max_file_bytes,
+        work.root,
+        work.to_hash,
+        workers=fim.hash_workers,
+        max_bytes=fim.max_file_bytes,
         progress=progress,
     )
     site = site_for(settings)
@@ -222,7 +227,11 @@ def baseline(
         conn.execute(file_baseline.delete().where(file_baseline.c.site == site))
         _write(conn, site, rows, [])
         audit.append(
-            db, conn, actor=actor, action="fim.baseline", target=str(work.root),
+            db,
+            conn,
+            actor=actor,
+            action="fim.baseline",
+            target=str(work.root),
             details={"files": len(rows), "site": site},
         )
     return ScanReport(files=len(rows), hashed=len(digests), hashed_bytes=work.hash_bytes)
@@ -240,7 +249,10 @@ def scan(
     work = prepared or plan(db, settings, paths)
     fim = settings.files.fim
     digests = hash_many(
-        work.root, work.to_hash, workers=fim.hash_workers, max_bytes=fim.max_file_bytes,
+        work.root,
+        work.to_hash,
+        workers=fim.hash_workers,
+        max_bytes=fim.max_file_bytes,
         progress=progress,
     )
     site = site_for(settings)
@@ -251,7 +263,7 @@ def scan(
     now = utcnow()
     for path, item in work.current.items():
         row = work.rows.get(path)
-        sha = digests[path] if path in digests else row.seen_sha256
+        sha = digests.get(path, row.seen_sha256 if row else None)
         seen = _seen_values(item, sha)
         if row is None:
             inserts.append({"site": site, "path": path, **seen, "updated_at": now})
@@ -319,7 +331,9 @@ def _change(
         "size": seen["seen_size"],
         "ctime_ns": seen["seen_ctime_ns"],
     }
-    return FileChange(path, change, verdict.kind, verdict.severity, verdict.rule, verdict.reason, data)
+    return FileChange(
+        path, change, verdict.kind, verdict.severity, verdict.rule, verdict.reason, data
+    )
 
 
 def _event(emitter: Emitter, change: FileChange) -> Event:
@@ -354,9 +368,17 @@ def accept(
                 seen = {k: getattr(row, k) for k in _GONE}
                 conn.execute(file_baseline.update().where(where).values(**_as_base(seen)))
         audit.append(
-            db, conn, actor=actor, action="fim.accept", target=str(root),
-            details={"paths": [p or "." for p in prefixes], "files": len(accepted),
-                     "sample": sorted(accepted)[:50], "site": site},
+            db,
+            conn,
+            actor=actor,
+            action="fim.accept",
+            target=str(root),
+            details={
+                "paths": [p or "." for p in prefixes],
+                "files": len(accepted),
+                "sample": sorted(accepted)[:50],
+                "site": site,
+            },
         )
     return len(accepted)
 
@@ -376,7 +398,9 @@ def pending(db: Database, settings: Settings) -> list[dict[str, Any]]:
     site = site_for(settings)
     with db.read() as conn:
         rows = conn.execute(
-            sa.select(file_baseline).where(file_baseline.c.site == site).order_by(file_baseline.c.path)
+            sa.select(file_baseline)
+            .where(file_baseline.c.site == site)
+            .order_by(file_baseline.c.path)
         ).all()
     out = []
     for row in rows:
@@ -392,4 +416,3 @@ def pending(db: Database, settings: Settings) -> list[dict[str, Any]]:
             state = "permissions_changed"
         out.append({"path": row.path, "state": state})
     return out
-

@@ -17,7 +17,7 @@ from typing import Any
 from whmcs_monitor.config import Settings
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.files import state as state_store
-from whmcs_monitor.files.config import LogSource, LogsConfig
+from whmcs_monitor.files.config import LogsConfig, LogSource
 from whmcs_monitor.files.emit import Emitter, site_for, store
 from whmcs_monitor.files.logparse import LogError, parse_line
 from whmcs_monitor.lib.durations import format_duration
