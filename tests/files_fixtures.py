@@ -56,7 +56,10 @@ def build_whmcs_tree(root: Path, *, extra_files: int = 0) -> Path:
     write(root / "attachments/123456_invoice.pdf", b"%PDF-1.4 client upload\n")
     write(root / "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php", "<?php /* Smarty */\n")
     for index in range(extra_files):
-        write(root / f"vendor/pkg{index // 500}/src/File{index}.php", f"<?php // {index}\n")
+        directory = root / f"vendor/pkg{index // 500}/src"
+        if index % 500 == 0:
+            directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"File{index}.php").write_bytes(b"<?php // %d\n" % index)
     return root
 
 

@@ -196,3 +196,31 @@ def test_a_scan_limited_to_one_directory_does_not_report_the_rest_as_deleted(
     write(root / "modules/other.php", "<?php\n")
     changes = fim.scan(fdb, fsettings, ["admin"]).changes
     assert [(c.path, c.change) for c in changes] == [("admin/new.php", "added")]
+
+
+def test_on_a_tree_of_20k_files_every_kind_of_change_is_found_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    # Backend-independent (the store tests above run on both); SQLite keeps this one fast.
+    big = build_whmcs_tree(tmp_path / "big", extra_files=20_000)
+    settings = files_settings(f"sqlite:///{tmp_path / 'monitor.db'}", big)
+    database = open_db(settings)
+    try:
+        assert fim.baseline(database, settings, actor="test").files > 20_000
+        write(big / "vendor/pkg3/src/New.php", "<?php\n")
+        write(big / "vendor/pkg7/src/File3600.php", "<?php // patched\n")
+        os.chmod(big / "vendor/pkg9/src/File4501.php", 0o666)
+        (big / "vendor/pkg11/src/File5502.php").unlink()
+        (big / "vendor/pkg13/src/File6503.php").rename(big / "vendor/pkg13/src/Moved.php")
+        report = fim.scan(database, settings)
+    finally:
+        database.dispose()
+    assert report.hashed == 4  # new, patched, chmod'ed (ctime moved) and the renamed file
+    assert {(c.path, c.change) for c in report.changes} == {
+        ("vendor/pkg3/src/New.php", "added"),
+        ("vendor/pkg7/src/File3600.php", "modified"),
+        ("vendor/pkg9/src/File4501.php", "permissions_changed"),
+        ("vendor/pkg11/src/File5502.php", "deleted"),
+        ("vendor/pkg13/src/File6503.php", "deleted"),
+        ("vendor/pkg13/src/Moved.php", "added"),
+    }

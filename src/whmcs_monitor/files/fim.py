@@ -17,7 +17,7 @@ import pwd
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -57,6 +57,46 @@ class ScanReport:
     new_events: int = 0
 
 
+class Seen(NamedTuple):
+    """A file's state as one scan saw it; all None means the file was gone."""
+
+    sha256: str | None
+    size: int | None
+    mode: int | None
+    uid: int | None
+    gid: int | None
+    mtime_ns: int | None
+    ctime_ns: int | None
+    ino: int | None
+
+    @classmethod
+    def of(cls, item: FileStat, sha: str | None) -> Seen:
+        return cls(
+            sha, item.size, item.mode, item.uid, item.gid, item.mtime_ns, item.ctime_ns, item.ino
+        )
+
+    def columns(self) -> dict[str, Any]:
+        return {f"seen_{name}": value for name, value in zip(self._fields, self, strict=True)}
+
+    def as_base(self) -> dict[str, Any]:
+        return {
+            "base_sha256": self.sha256,
+            "base_size": self.size,
+            "base_mode": self.mode,
+            "base_uid": self.uid,
+            "base_gid": self.gid,
+            "base_mtime_ns": self.mtime_ns,
+        }
+
+    @property
+    def gone(self) -> bool:
+        return self.size is None
+
+
+GONE = Seen(None, None, None, None, None, None, None, None)
+_SEEN_COLUMNS = [file_baseline.c[f"seen_{name}"] for name in Seen._fields]
+
+
 @dataclass
 class Plan:
     """The files in scope, the ones that need hashing, and the byte total for a progress bar."""
@@ -64,7 +104,7 @@ class Plan:
     root: Path
     current: dict[str, FileStat]
     to_hash: list[FileStat]
-    rows: dict[str, Any]
+    rows: dict[str, Seen]
     prefixes: list[str]
 
     @property
@@ -114,10 +154,12 @@ def plan(
             current[item.path] = item
     site = site_for(settings)
     with db.read() as conn:
+        query = sa.select(file_baseline.c.path, *_SEEN_COLUMNS).where(file_baseline.c.site == site)
+        everything = prefixes == [""]
         rows = {
-            row.path: row
-            for row in conn.execute(sa.select(file_baseline).where(file_baseline.c.site == site))
-            if _under(row.path, prefixes)
+            row[0]: Seen(*row[1:])
+            for row in conn.execute(query)
+            if everything or _under(row[0], prefixes)
         }
     to_hash = [
         item for path, item in current.items() if rehash_all or _needs_hash(rows.get(path), item)
@@ -125,49 +167,10 @@ def plan(
     return Plan(root, current, to_hash, rows, prefixes)
 
 
-def _needs_hash(row: Any, item: FileStat) -> bool:
-    if row is None or row.seen_sha256 is None:
+def _needs_hash(row: Seen | None, item: FileStat) -> bool:
+    if row is None or row.sha256 is None:
         return True
-    seen = (row.seen_size, row.seen_mtime_ns, row.seen_ctime_ns, row.seen_ino)
-    return seen != item.content_signature()
-
-
-def _seen_values(item: FileStat, sha: str | None) -> dict[str, Any]:
-    return {
-        "seen_sha256": sha,
-        "seen_size": item.size,
-        "seen_mode": item.mode,
-        "seen_uid": item.uid,
-        "seen_gid": item.gid,
-        "seen_mtime_ns": item.mtime_ns,
-        "seen_ctime_ns": item.ctime_ns,
-        "seen_ino": item.ino,
-    }
-
-
-_GONE = dict.fromkeys(
-    (
-        "seen_sha256",
-        "seen_size",
-        "seen_mode",
-        "seen_uid",
-        "seen_gid",
-        "seen_mtime_ns",
-        "seen_ctime_ns",
-        "seen_ino",
-    )
-)
-
-
-def _as_base(seen: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "base_sha256": seen["seen_sha256"],
-        "base_size": seen["seen_size"],
-        "base_mode": seen["seen_mode"],
-        "base_uid": seen["seen_uid"],
-        "base_gid": seen["seen_gid"],
-        "base_mtime_ns": seen["seen_mtime_ns"],
-    }
+    return (row.size, row.mtime_ns, row.ctime_ns, row.ino) != item.content_signature()
 
 
 def _owner(uid: int | None, gid: int | None) -> str:
@@ -221,8 +224,10 @@ def baseline(
     now = utcnow()
     rows = []
     for path, item in work.current.items():
-        seen = _seen_values(item, digests.get(path))
-        rows.append({"site": site, "path": path, **seen, **_as_base(seen), "updated_at": now})
+        seen = Seen.of(item, digests.get(path))
+        rows.append(
+            {"site": site, "path": path, **seen.columns(), **seen.as_base(), "updated_at": now}
+        )
     with db.write() as conn:
         conn.execute(file_baseline.delete().where(file_baseline.c.site == site))
         _write(conn, site, rows, [])
@@ -262,27 +267,24 @@ def scan(
     updates: list[dict[str, Any]] = []
     now = utcnow()
     for path, item in work.current.items():
-        row = work.rows.get(path)
-        sha = digests.get(path, row.seen_sha256 if row else None)
-        seen = _seen_values(item, sha)
-        if row is None:
-            inserts.append({"site": site, "path": path, **seen, "updated_at": now})
+        previous = work.rows.get(path)
+        seen = Seen.of(item, digests.get(path, previous.sha256 if previous else None))
+        if previous is None:
+            inserts.append({"site": site, "path": path, **seen.columns(), "updated_at": now})
             report.changes.append(_change(work.root, settings, "added", path, None, seen))
             continue
-        previous = {k: getattr(row, k) for k in _GONE}
         if previous == seen:
             continue
-        updates.append({"_path": path, **seen, "updated_at": now})
+        updates.append({"_path": path, **seen.columns(), "updated_at": now})
         for change in _transitions(previous, seen):
             report.changes.append(_change(work.root, settings, change, path, previous, seen))
-    for path, row in work.rows.items():
-        if path in work.current or row.seen_size is None:
+    for path, previous in work.rows.items():
+        if path in work.current or previous.gone:
             continue
         if not scope.wants(path):
             continue  # the globs changed; an out-of-scope file is not a deletion
-        previous = {k: getattr(row, k) for k in _GONE}
-        updates.append({"_path": path, **_GONE, "updated_at": now})
-        report.changes.append(_change(work.root, settings, "deleted", path, previous, dict(_GONE)))
+        updates.append({"_path": path, **GONE.columns(), "updated_at": now})
+        report.changes.append(_change(work.root, settings, "deleted", path, previous, GONE))
     emitter = Emitter(site)
     events = [_event(emitter, c) for c in report.changes]
     with db.write() as conn:
@@ -291,13 +293,13 @@ def scan(
     return report
 
 
-def _transitions(previous: dict[str, Any], seen: dict[str, Any]) -> list[Change]:
-    if previous["seen_size"] is None:
+def _transitions(previous: Seen, seen: Seen) -> list[Change]:
+    if previous.gone:
         return ["added"]
     changes: list[Change] = []
-    if previous["seen_sha256"] != seen["seen_sha256"]:
+    if previous.sha256 != seen.sha256:
         changes.append("modified")
-    if any(previous[k] != seen[k] for k in ("seen_mode", "seen_uid", "seen_gid")):
+    if (previous.mode, previous.uid, previous.gid) != (seen.mode, seen.uid, seen.gid):
         changes.append("permissions_changed")
     return changes
 
@@ -307,8 +309,8 @@ def _change(
     settings: Settings,
     change: Change,
     path: str,
-    previous: dict[str, Any] | None,
-    seen: dict[str, Any],
+    previous: Seen | None,
+    seen: Seen,
 ) -> FileChange:
     signature = None
     if change in ("added", "modified") and PHP_LIKE.match(path):
@@ -316,20 +318,20 @@ def _change(
     verdict = classify(
         change, path, writable_dirs=settings.files.fim.writable_dirs, signature=signature
     )
-    before = previous or {}
+    before = previous or GONE
     data = {
         "path": path,
         "change": change,
         "rule": verdict.rule,
         "reason": verdict.reason,
-        "old_sha256": before.get("seen_sha256"),
-        "new_sha256": seen["seen_sha256"],
-        "old_mode": _mode(before.get("seen_mode")),
-        "new_mode": _mode(seen["seen_mode"]),
-        "old_owner": _owner(before.get("seen_uid"), before.get("seen_gid")) if before else "?",
-        "new_owner": _owner(seen["seen_uid"], seen["seen_gid"]),
-        "size": seen["seen_size"],
-        "ctime_ns": seen["seen_ctime_ns"],
+        "old_sha256": before.sha256,
+        "new_sha256": seen.sha256,
+        "old_mode": _mode(before.mode),
+        "new_mode": _mode(seen.mode),
+        "old_owner": _owner(before.uid, before.gid),
+        "new_owner": _owner(seen.uid, seen.gid),
+        "size": seen.size,
+        "ctime_ns": seen.ctime_ns,
     }
     return FileChange(
         path, change, verdict.kind, verdict.severity, verdict.rule, verdict.reason, data
@@ -365,8 +367,8 @@ def accept(
             if row.seen_size is None:
                 conn.execute(file_baseline.delete().where(where))
             else:
-                seen = {k: getattr(row, k) for k in _GONE}
-                conn.execute(file_baseline.update().where(where).values(**_as_base(seen)))
+                seen = Seen(*(row._mapping[c.name] for c in _SEEN_COLUMNS))
+                conn.execute(file_baseline.update().where(where).values(**seen.as_base()))
         audit.append(
             db,
             conn,
