@@ -6,15 +6,18 @@ import gzip
 import io
 import os
 import tarfile
+import uuid
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
 
 from files_fixtures import files_settings, open_db
+from support import SITE_ID, SITE_SECRET, free_port, make_settings, require
 from whmcs_monitor.files.archives import check_archive
 from whmcs_monitor.files.backups import check_all
 
@@ -174,3 +177,80 @@ def test_each_bad_backup_is_reported_once_across_checks(
     database.dispose()
     assert len(first) == 2  # unreadable, and shrunk
     assert count == 2
+
+
+@pytest.fixture
+def whmcs_schema() -> Iterator[str]:
+    """A scratch WHMCS-like schema with the four tables of TABLES on the local MariaDB."""
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=3)
+    except pymysql.MySQLError:
+        conn = None
+    require(conn is not None, "MariaDB is not reachable at 127.0.0.1:3306")
+    assert conn is not None
+    name = f"whmcs_fim_{uuid.uuid4().hex[:10]}"
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+        for table in TABLES:
+            cursor.execute(f"CREATE TABLE `{name}`.`{table}` (id INT PRIMARY KEY)")
+    try:
+        yield name
+    finally:
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE `{name}`")
+        conn.close()
+
+
+def test_a_dump_with_fewer_tables_than_the_live_database_is_corrupt(
+    tmp_path: Path, backup_dir: Path, db_backups: dict[str, Any], whmcs_schema: str
+) -> None:
+    place(
+        backup_dir / "whmcs-1127.sql.gz",
+        gzip.compress(dump_text(TABLES[:2])),
+        age=timedelta(hours=1),
+    )
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'monitor.db'}",
+        sites=[
+            {
+                "id": SITE_ID,
+                "secret": SITE_SECRET,
+                "database": {"name": whmcs_schema, "user": "root"},
+            }
+        ],
+        files={"backups": {"sources": [{"name": "db", **db_backups, "tables_of_site": SITE_ID}]}},
+    )
+    database = open_db(settings)
+    try:
+        reasons = [e.payload["reason"] for e in check_all(database, settings, NOW)]
+    finally:
+        database.dispose()
+    assert "the dump creates 2 table(s), 4 expected" in reasons
+
+
+def test_an_unreachable_live_database_still_lets_the_other_checks_run(
+    tmp_path: Path, backup_dir: Path, db_backups: dict[str, Any]
+) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'monitor.db'}",
+        sites=[
+            {
+                "id": SITE_ID,
+                "secret": SITE_SECRET,
+                "database": {"name": "whmcs", "user": "nobody", "port": free_port()},
+            }
+        ],
+        files={
+            "backups": {
+                "sources": [
+                    {"name": "db", **db_backups, "max_age": "1h", "tables_of_site": SITE_ID}
+                ]
+            }
+        },
+    )
+    database = open_db(settings)
+    try:
+        kinds = [e.kind for e in check_all(database, settings, NOW)]
+    finally:
+        database.dispose()
+    assert kinds == ["backup.stale"]

@@ -7,20 +7,25 @@ An archive is read in full only once per (file, size, mtime): the verdict is rem
 from __future__ import annotations
 
 import fnmatch
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from whmcs_monitor.config import Settings
+from whmcs_monitor.errors import InputError
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.files import state as state_store
 from whmcs_monitor.files.archives import ArchiveCheck, check_archive
 from whmcs_monitor.files.config import BackupSource
 from whmcs_monitor.files.emit import Emitter, site_for, store
+from whmcs_monitor.files.livedb import count_tables
 from whmcs_monitor.lib.durations import format_duration
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store.db import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,25 @@ def _verdict(path: Path, cache: dict[str, Any]) -> tuple[ArchiveCheck, dict[str,
     return result, remembered
 
 
+def expected_tables(settings: Settings, source: BackupSource) -> int | None:
+    """``expect_tables``, or the live table count of ``tables_of_site``'s WHMCS database."""
+    if source.tables_of_site is None:
+        return source.expect_tables
+    site = settings.site(source.tables_of_site)
+    if site is None or site.database is None:
+        raise InputError(
+            f"files.backups.sources ({source.name}): tables_of_site names "
+            f"{source.tables_of_site!r}, which is not a site with a database configured"
+        )
+    return count_tables(site.database)
+
+
 def check_source(
-    source: BackupSource, cache: dict[str, Any], now: datetime
+    source: BackupSource,
+    cache: dict[str, Any],
+    now: datetime,
+    *,
+    expected: int | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """The findings for one location, and the verdict cache to keep."""
     base = {"name": source.name, "location": str(source.location), "pattern": source.pattern}
@@ -87,7 +109,6 @@ def check_source(
                 f"it is {shrink:.0f}% smaller than the previous backup {files[1].name} "
                 f"({st.st_size} vs {previous} bytes)"
             )
-    expected = source.expect_tables
     if expected is not None and result.tables is not None and result.tables < expected:
         reasons.append(f"the dump creates {result.tables} table(s), {expected} expected")
     for reason in reasons:
@@ -111,7 +132,12 @@ def check_all(db: Database, settings: Settings, now: datetime | None = None) -> 
         key = f"backup:{source.name}"
         with db.read() as conn:
             cache = state_store.load(conn, site, key)
-        findings, cache = check_source(source, cache, moment)
+        try:
+            expected = expected_tables(settings, source)
+        except InputError as exc:  # the live count is a bonus; the other checks still run
+            log.warning("backup %s: table count not compared: %s", source.name, exc)
+            expected = None
+        findings, cache = check_source(source, cache, moment, expected=expected)
         events = [emitter.event(f.kind, f.key, f.data, occurred_at=moment) for f in findings]
         with db.write() as conn:
             store(conn, events)

@@ -113,10 +113,18 @@ class BackupSource(_Section):
     pattern: str = "*"
     max_age: timedelta = timedelta(hours=26)
     max_shrink_percent: float = Field(default=20, gt=0, le=100)
-    # For SQL dumps: the number of tables the dump must create (e.g. the WHMCS database's).
+    # For SQL dumps: the number of tables the dump must create, given as a number or taken
+    # from the live database of a site (``sites[].database``).
     expect_tables: int | None = Field(default=None, ge=1)
+    tables_of_site: str | None = None
 
     _to_duration = field_validator("max_age", mode="before")(_duration)
+
+    @model_validator(mode="after")
+    def _one_table_source(self) -> BackupSource:
+        if self.expect_tables is not None and self.tables_of_site is not None:
+            raise ValueError("give expect_tables or tables_of_site, not both")
+        return self
 
     @field_validator("pattern")
     @classmethod
