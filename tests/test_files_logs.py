@@ -14,6 +14,7 @@ from files_fixtures import files_settings, open_db
 from whmcs_monitor.config import Settings
 from whmcs_monitor.files.logparse import parse_line
 from whmcs_monitor.files.logs import poll_all
+from whmcs_monitor.store import metrics
 from whmcs_monitor.store.db import Database
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -198,3 +199,28 @@ def test_a_missing_log_is_skipped_until_it_appears(
 ) -> None:
     (logs_dir / "nginx_error.log").unlink()
     assert poll_all(ldb, lsettings, T0 + timedelta(seconds=10)) == []
+
+
+def test_slow_queries_in_the_mysql_slow_log_become_metric_samples(
+    database_url: str, tmp_path: Path, logs_dir: Path
+) -> None:
+    slow = logs_dir / "mysql-slow.log"
+    slow.write_text("")
+    settings = files_settings(
+        database_url, tmp_path, logs={"sources": [{"path": str(slow), "kind": "mysql_slow"}]}
+    )
+    database = open_db(settings)
+    poll_all(database, settings, T0)
+    append(
+        slow,
+        "# Time: 2026-11-27T10:00:01\n# Query_time: 3.5  Lock_time: 0.0 Rows_sent: 1\n"
+        "SELECT * FROM tblinvoices;\n# Query_time: 12.25  Lock_time: 0.1 Rows_sent: 9\n"
+        "SELECT * FROM tblhosting;\n",
+    )
+    events = poll_all(database, settings, T0 + timedelta(seconds=10))
+    with database.read() as conn:
+        [(_, _, count)] = metrics.latest(conn, "files.mysql_slow_queries")
+        [(_, _, slowest)] = metrics.latest(conn, "files.mysql_slow_query_max_seconds")
+    database.dispose()
+    assert events == []  # slow queries are not fatal errors
+    assert (count, slowest) == (2.0, 12.25)

@@ -9,6 +9,7 @@ found) and truncation by a size below the offset; both restart at the top of the
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,14 @@ from whmcs_monitor.store.db import Database
 EWMA_WEIGHT = 0.2
 MIN_SAMPLES = 5  # polls before a growth rate is compared with the baseline
 MAX_FINGERPRINTS = 500
+_QUERY_TIME = re.compile(r"^# Query_time: ([0-9.]+)")
+
+
+@dataclass
+class PollResult:
+    events: list[Event]
+    state: dict[str, Any]
+    gauges: dict[str, float]  # metric name -> value for this poll
 
 
 @dataclass
@@ -106,22 +115,27 @@ class LogFollower:
         self.config = config
         self.emitter = emitter
 
-    def poll(self, saved: dict[str, Any], now: datetime) -> tuple[list[Event], dict[str, Any]]:
+    def poll(self, saved: dict[str, Any], now: datetime) -> PollResult:
         path = self.source.path
         try:
             result, position = read_new(path, saved, self.config.max_read_bytes)
             size = path.stat().st_size
         except FileNotFoundError:
-            return [], saved  # between a rotation's rename and the new file's creation
+            return PollResult([], saved, {})  # between a rotation's rename and the new file
         except OSError as exc:
             raise OSError(f"cannot read log {path}: {exc.strerror}") from exc
         new_state = {**saved, **position, "size": size}
         events: list[Event] = []
-        if self.source.kind != "mysql_slow":
+        gauges = {"files.log_size_bytes": float(size)}
+        if self.source.kind == "mysql_slow":
+            times = [float(m[1]) for line in result.lines if (m := _QUERY_TIME.match(line))]
+            gauges["files.mysql_slow_queries"] = float(len(times))
+            gauges["files.mysql_slow_query_max_seconds"] = max(times, default=0.0)
+        else:
             events.extend(self._fatal_errors(result.lines, new_state, now))
         events.extend(self._growth(result.appended, size, saved, new_state, now))
         new_state["polled_at"] = now.isoformat()
-        return events, new_state
+        return PollResult(events, new_state, gauges)
 
     def _fatal_errors(self, lines: list[str], state: dict[str, Any], now: datetime) -> list[Event]:
         seen: dict[str, dict[str, Any]] = dict(state.get("fingerprints", {}))
@@ -256,22 +270,14 @@ def poll_all(db: Database, settings: Settings, now: datetime | None = None) -> l
         key = f"log:{source.path}"
         with db.read() as conn:
             saved = state_store.load(conn, site, key)
-        events, new_state = LogFollower(source, config, emitter).poll(saved, moment)
+        polled = LogFollower(source, config, emitter).poll(saved, moment)
+        samples = [
+            metric_store.Sample(name, value, {"log": source.label}, site, moment)
+            for name, value in polled.gauges.items()
+        ]
         with db.write() as conn:
-            store(conn, events)
-            state_store.save(conn, site, key, new_state)
-            if "size" in new_state:
-                metric_store.record(
-                    conn,
-                    [
-                        metric_store.Sample(
-                            "files.log_size_bytes",
-                            float(new_state["size"]),
-                            {"log": source.label},
-                            site,
-                            moment,
-                        )
-                    ],
-                )
-        produced.extend(events)
+            store(conn, polled.events)
+            state_store.save(conn, site, key, polled.state)
+            metric_store.record(conn, samples)
+        produced.extend(polled.events)
     return produced
