@@ -224,3 +224,13 @@ def test_on_a_tree_of_20k_files_every_kind_of_change_is_found_and_nothing_else(
         ("vendor/pkg13/src/File6503.php", "deleted"),
         ("vendor/pkg13/src/Moved.php", "added"),
     }
+
+
+def test_a_full_scan_before_any_baseline_says_to_record_one(database_url: str, root: Path) -> None:
+    settings = files_settings(database_url, root)
+    database = open_db(settings)
+    try:
+        with pytest.raises(InputError, match="run `whmcs-monitor fim baseline` first"):
+            fim.scan(database, settings)
+    finally:
+        database.dispose()

@@ -252,6 +252,10 @@ def scan(
 ) -> ScanReport:
     """Compare the tree with the last scan, store each change once as an event, and report."""
     work = prepared or plan(db, settings, paths)
+    if not work.rows and work.prefixes == [""]:
+        raise InputError(
+            f"there is no baseline of {work.root} yet; run `whmcs-monitor fim baseline` first"
+        )
     fim = settings.files.fim
     digests = hash_many(
         work.root,
