@@ -149,6 +149,23 @@ class BackupsConfig(_Section):
         return self
 
 
+class BreachConfig(_Section):
+    """Breach indicators read from each site's WHMCS database (``sites[].database``)."""
+
+    enabled: bool = True
+    interval: timedelta = timedelta(minutes=1)
+    network_prefix_v4: int = Field(default=24, ge=8, le=32)
+    network_prefix_v6: int = Field(default=48, ge=16, le=128)
+    unusual_hour_min_logins: int = Field(default=20, ge=1, le=100_000)
+    failures_before_success: int = Field(default=5, ge=1, le=100_000)
+    failure_window: timedelta = timedelta(hours=1)
+    api_read_factor: float = Field(default=5.0, ge=1.5, le=10_000)
+    api_read_min: int = Field(default=200, ge=1)
+    api_learning_hours: int = Field(default=24, ge=1, le=24 * 60)
+
+    _to_duration = field_validator("interval", "failure_window", mode="before")(_duration)
+
+
 class PrivacyConfig(_Section):
     """Retention of the monitor's own events (GDPR storage limitation)."""
 
@@ -173,6 +190,7 @@ class FilesConfig(_Section):
     logs: LogsConfig = Field(default_factory=LogsConfig)
     backups: BackupsConfig = Field(default_factory=BackupsConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    breach: BreachConfig = Field(default_factory=BreachConfig)
 
     @field_validator("whmcs_root")
     @classmethod

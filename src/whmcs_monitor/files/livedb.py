@@ -1,10 +1,13 @@
-"""Count the tables of the live WHMCS database, to compare with a backup dump's."""
+"""Read-only access to a site's WHMCS database (table counts, admin logins, the API log)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pymysql
+from pymysql.connections import Connection
 
 from whmcs_monitor.config import WhmcsDatabaseConfig
 from whmcs_monitor.errors import InputError
@@ -21,8 +24,9 @@ def _password(config: WhmcsDatabaseConfig) -> str:
     return ""
 
 
-def count_tables(config: WhmcsDatabaseConfig) -> int:
-    """The number of base tables in the WHMCS schema (read-only; information_schema)."""
+@contextmanager
+def connect(config: WhmcsDatabaseConfig) -> Iterator[Connection]:
+    """A short-lived connection with bounded timeouts; errors name the database, not the password."""
     try:
         conn = pymysql.connect(
             host=config.host,
@@ -40,13 +44,18 @@ def count_tables(config: WhmcsDatabaseConfig) -> int:
             f"{exc.args[-1] if exc.args else exc}"
         ) from exc
     try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT COUNT(*) FROM information_schema.tables "
-                "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
-                (config.name,),
-            )
-            row = cursor.fetchone()
+        yield conn
     finally:
         conn.close()
+
+
+def count_tables(config: WhmcsDatabaseConfig) -> int:
+    """The number of base tables in the WHMCS schema (read-only; information_schema)."""
+    with connect(config) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+            (config.name,),
+        )
+        row = cursor.fetchone()
     return int(row[0]) if row else 0

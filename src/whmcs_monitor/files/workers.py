@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from whmcs_monitor.files import backups, fim, logs, permissions
+from whmcs_monitor.files import backups, breach, fim, logs, permissions
 from whmcs_monitor.files import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.files.compliance import apply_retention, check_audit_trail
 from whmcs_monitor.files.emit import site_for
@@ -110,6 +110,17 @@ def files_workers(services: Services, every: Every) -> list[Worker]:
                     config.logs.poll_interval,
                     lambda: logs.poll_all(services.db, services.settings),
                     name="log follower",
+                ),
+            )
+        )
+    if config.breach.enabled and breach.sites_with_database(settings.sites):
+        out.append(
+            (
+                "breach-indicators",
+                lambda: every(
+                    config.breach.interval,
+                    lambda: breach.check_all(db, settings),
+                    name="breach indicators",
                 ),
             )
         )
