@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.config import Settings
@@ -190,8 +191,12 @@ def _mode(mode: int | None) -> str:
 def _write(
     conn: Connection, site: str, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
 ) -> None:
+    # The live watcher and the scheduled scan may both find a new file: the second insert is a
+    # no-op rather than a key violation that would fail its whole scan.
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(file_baseline).on_conflict_do_nothing(index_elements=["site", "path"])
     for start in range(0, len(inserts), WRITE_BATCH):
-        conn.execute(file_baseline.insert(), inserts[start : start + WRITE_BATCH])
+        conn.execute(insert, inserts[start : start + WRITE_BATCH])
     if updates:
         stmt = (
             file_baseline.update()
