@@ -442,3 +442,6 @@ main.add_command(whmcs_group)
 from whmcs_monitor.sources.cli import poller_group  # noqa: E402
 
 main.add_command(poller_group)
+from whmcs_monitor.files.cli import register as register_files  # noqa: E402
+
+register_files(main)

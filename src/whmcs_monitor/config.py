@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.sources.config import PollerConfig
+from whmcs_monitor.files.config import FilesConfig
 
 ENV_PREFIX = "WHMCS_MONITOR_"
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")
@@ -151,6 +152,7 @@ class Settings(_Section):
     demo: DemoConfig = Field(default_factory=DemoConfig)
     sites: list[SiteConfig] = Field(default_factory=list)
     poller: PollerConfig = Field(default_factory=PollerConfig)
+    files: FilesConfig = Field(default_factory=FilesConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

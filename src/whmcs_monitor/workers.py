@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+from whmcs_monitor.files.workers import files_workers
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
 
@@ -57,4 +58,5 @@ def background_workers(services: Services) -> list[Worker]:
             ),
         ),
         ("whmcs-poller", lambda: run_poller(services)),
+        *files_workers(services, every),
     ]

@@ -1,0 +1,135 @@
+"""How bad is a file change? Location first, then content: each rule explains itself.
+
+The order of :data:`LOCATION_RULES` is the order of precedence. A change gets the catalog kind and
+severity of the first rule whose glob matches, and ``rule``/``reason`` that say why, so an
+operator reading the alert knows what made it critical.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from whmcs_monitor.files.globs import GlobSet
+
+Change = Literal["added", "modified", "deleted", "permissions_changed"]
+PHP_LIKE = GlobSet(["**/*.php", "**/*.php[0-9]", "**/*.phtml", "**/*.phar", "**/*.pht", "**/*.inc"])
+CONTENT_SCAN_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    kind: str
+    severity: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRule:
+    name: str
+    globs: GlobSet
+    kind_for_content: str | None  # None keeps file.added/modified/deleted
+    severity: str
+    reason: str
+
+
+LOCATION_RULES = (
+    LocationRule(
+        "configuration",
+        GlobSet(["configuration.php"]),
+        "file.config_changed",
+        "critical",
+        "configuration.php holds the database password and cc_encryption_hash",
+    ),
+    LocationRule(
+        "hooks",
+        GlobSet(["includes/hooks/**"]),
+        "file.config_changed",
+        "critical",
+        "hook files run on every WHMCS page: the classic place for a card skimmer",
+    ),
+    LocationRule(
+        "admin",
+        GlobSet(["admin/**", "*.php", "includes/**", ".htaccess"]),
+        None,
+        "error",
+        "core WHMCS code changes only with an upgrade",
+    ),
+    LocationRule(
+        "extensions",
+        GlobSet(["templates/**", "modules/**", "lang/**"]),
+        None,
+        "warning",
+        "templates and modules change when themes or modules are installed or updated",
+    ),
+)
+
+# Patterns seen in PHP web shells and skimmers: code run from request data or encoded blobs.
+SIGNATURES = {
+    "eval_request": re.compile(
+        rb"(?:eval|assert|system|passthru|shell_exec|exec|popen|proc_open)\s*\(\s*"
+        rb"(?:@?\$_(?:GET|POST|REQUEST|COOKIE|SERVER)|stripslashes\s*\(\s*\$_)",
+        re.I,
+    ),
+    "eval_decoded": re.compile(
+        rb"eval\s*\(\s*(?:base64_decode|gzinflate|gzuncompress|str_rot13|hex2bin)\s*\(", re.I
+    ),
+    "preg_replace_e": re.compile(rb"preg_replace\s*\(\s*['\"](.).*\1[a-z]*e[a-z]*['\"]", re.I),
+    "backtick_request": re.compile(rb"`\s*\$_(?:GET|POST|REQUEST)", re.I),
+}
+
+
+def signature_hit(path: Path) -> str | None:
+    """The name of the first web-shell signature in the file's head, if any."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(CONTENT_SCAN_BYTES)
+    except OSError:
+        return None
+    return next((name for name, regex in SIGNATURES.items() if regex.search(head)), None)
+
+
+def in_writable_dir(relpath: str, writable_dirs: list[str]) -> str | None:
+    for directory in writable_dirs:
+        prefix = directory.strip("/") + "/"
+        if relpath.startswith(prefix):
+            return directory.strip("/")
+    return None
+
+
+def classify(
+    change: Change,
+    relpath: str,
+    *,
+    writable_dirs: list[str],
+    signature: str | None = None,
+) -> Verdict:
+    """The kind, severity and explanation for one change to one file."""
+    default_kind = f"file.{change}"
+    php = PHP_LIKE.match(relpath) or relpath.endswith(".htaccess")
+    if change in ("added", "modified") and php:
+        if signature:
+            return Verdict(
+                "file.web_shell_suspected",
+                "critical",
+                f"signature:{signature}",
+                f"the file contains code typical of web shells ({signature})",
+            )
+        writable = in_writable_dir(relpath, writable_dirs)
+        if writable:
+            return Verdict(
+                "file.web_shell_suspected",
+                "critical",
+                f"php_in_writable_dir:{writable}",
+                f"{writable}/ is writable by the web server and should never hold runnable code",
+            )
+    for rule in LOCATION_RULES:
+        if rule.globs.match(relpath):
+            kind = default_kind
+            if rule.kind_for_content and change != "permissions_changed":
+                kind = rule.kind_for_content
+            return Verdict(kind, rule.severity, rule.name, rule.reason)
+    return Verdict(default_kind, "warning", "tree", "a file in the watched WHMCS tree changed")

@@ -1,0 +1,155 @@
+"""Walk the WHMCS tree: which files are in scope, their stat, and their sha256.
+
+The walk uses ``lstat`` and never follows symbolic links, so a link cannot pull files from outside
+the root into the baseline (or loop). Hashing runs on a small thread pool: ``hashlib`` releases the
+GIL while digesting, so two workers use two cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from whmcs_monitor.files.globs import GlobSet
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What ``lstat`` says about one file, by its path relative to the root (``/``-separated)."""
+
+    path: str
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+
+    @classmethod
+    def of(cls, relpath: str, st: os.stat_result) -> FileStat:
+        return cls(
+            relpath,
+            st.st_size,
+            stat.S_IMODE(st.st_mode),
+            st.st_uid,
+            st.st_gid,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            st.st_ino,
+        )
+
+    def content_signature(self) -> tuple[int, int, int, int]:
+        """Changes whenever the content may have: ctime moves even when an attacker resets
+        mtime with ``touch -r``, so a file whose signature is unchanged needs no re-hash."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.ino)
+
+
+class Scope:
+    """The include and exclude globs together: is this relative path part of the baseline?"""
+
+    def __init__(self, include: Iterable[str], exclude: Iterable[str]) -> None:
+        self.include = GlobSet(include)
+        self.exclude = GlobSet(exclude)
+
+    def wants(self, relpath: str) -> bool:
+        return self.include.match(relpath) and not self.exclude.match(relpath)
+
+    def enters(self, reldir: str) -> bool:
+        return self.include.could_contain(reldir) and not self.exclude.match(reldir + "/")
+
+
+def relative(root: Path, path: Path | str) -> str:
+    """``path`` (absolute, or relative to the root) as a root-relative ``/`` path."""
+    full = Path(path)
+    if not full.is_absolute():
+        full = root / full
+    rel = os.path.relpath(os.path.normpath(full), root)
+    if rel == "." or rel.startswith(".."):
+        return "" if rel == "." else rel
+    return rel.replace(os.sep, "/")
+
+
+def walk(root: Path, scope: Scope, start: str = "") -> Iterator[FileStat]:
+    """Every regular file in scope under ``root/start`` (``start`` may name a single file)."""
+    base = root / start if start else root
+    try:
+        st = os.lstat(base)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode):
+        if scope.wants(start):
+            yield FileStat.of(start, st)
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    stack = [start]
+    while stack:
+        reldir = stack.pop()
+        try:
+            entries = list(os.scandir(root / reldir if reldir else root))
+        except (PermissionError, FileNotFoundError):
+            continue  # vanished or unreadable mid-walk; the next scan sees it again
+        for entry in entries:
+            rel = f"{reldir}/{entry.name}" if reldir else entry.name
+            try:
+                est = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(est.st_mode):
+                if scope.enters(rel):
+                    stack.append(rel)
+            elif stat.S_ISREG(est.st_mode) and scope.wants(rel):
+                yield FileStat.of(rel, est)
+
+
+def sha256_file(path: Path, max_bytes: int) -> str | None:
+    """The file's sha256, or None when it vanished or cannot be read (recorded as unreadable)."""
+    digest = hashlib.sha256()
+    remaining = max_bytes
+    try:
+        with open(path, "rb", buffering=0) as handle:
+            while remaining > 0:
+                chunk = handle.read(min(CHUNK, remaining))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                remaining -= len(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def hash_many(
+    root: Path,
+    files: list[FileStat],
+    *,
+    workers: int,
+    max_bytes: int,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, str | None]:
+    """Hash ``files`` on ``workers`` threads; ``progress`` is told the bytes of each file done.
+
+    Each thread takes an interleaved share of the list (one task per thread, not per file: a
+    future per file costs more than hashing a small PHP file).
+    """
+
+    def share(items: list[FileStat]) -> list[tuple[str, str | None]]:
+        done = []
+        for item in items:
+            done.append((item.path, sha256_file(root / item.path, max_bytes)))
+            if progress:
+                progress(item.size)
+        return done
+
+    count = max(1, min(workers, len(files)))
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        results = pool.map(share, [files[i::count] for i in range(count)])
+        return {path: digest for part in results for path, digest in part}

