@@ -23,10 +23,13 @@ WHERE ii.type IN ('PromoHosting', 'PromoDomain') AND i.status <> 'Cancelled'
   AND i.date >= %s AND i.date <= %s
 """
 
-COMMISSIONS_SQL = """
-SELECT SUM(IF(p.created_at >= %(start)s AND p.created_at < %(end)s, p.amount, 0)) AS earned,
-       SUM(IF(p.clearingdate > %(today)s, p.amount, 0)) AS pending
-FROM tblaffiliatespending p
+EARNED_SQL = """
+SELECT SUM(p.amount) AS earned FROM tblaffiliatespending p
+WHERE p.created_at >= %s AND p.created_at < %s
+"""
+
+PENDING_SQL = """
+SELECT SUM(p.amount) AS pending FROM tblaffiliatespending p WHERE p.clearingdate > %s
 """
 
 WITHDRAWN_SQL = """
@@ -37,7 +40,13 @@ BALANCE_SQL = "SELECT SUM(a.balance) AS balance FROM tblaffiliates a"
 
 
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
-    out = [Measure("business_affiliate_balance", num(fetch(conn, BALANCE_SQL)[0]["balance"]))]
+    out = [
+        Measure("business_affiliate_balance", num(fetch(conn, BALANCE_SQL)[0]["balance"])),
+        Measure(
+            "business_affiliate_commissions_pending",
+            num(fetch(conn, PENDING_SQL, (ctx.now.date(),))[0]["pending"]),
+        ),
+    ]
     for period in PERIODS:
         start, end = ctx.window(period)
         labels = {"period": period}
@@ -53,10 +62,9 @@ def measure(conn: Connection, ctx: Context) -> list[Measure]:
                 labels,
             )
         )
-        aff = fetch(conn, COMMISSIONS_SQL, {"start": start, "end": end, "today": ctx.now.date()})[0]
+        earned = fetch(conn, EARNED_SQL, (start, end))[0]["earned"]
         out += [
-            Measure("business_affiliate_commissions_earned", num(aff["earned"]), labels),
-            Measure("business_affiliate_commissions_pending", num(aff["pending"]), labels),
+            Measure("business_affiliate_commissions_earned", num(earned), labels),
             Measure(
                 "business_affiliate_withdrawn",
                 num(fetch(conn, WITHDRAWN_SQL, dates)[0]["withdrawn"]),
