@@ -57,12 +57,11 @@ def revenue_today(conn: Connection, ctx: Context) -> Iterator[Signal]:
         "business.revenue_anomaly",
         f"analytics:revenue:{now:%Y-%m-%d}:{now.hour:02d}",
         {
-            "direction": finding.direction,
+            **finding.explain(),
             "actual": _money(finding.actual),
             "expected": _money(finding.expected),
             "window": f"today until {until}",
             "message": finding.message,
-            **finding.explain(),
         },
     )
 
