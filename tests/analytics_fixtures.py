@@ -19,24 +19,22 @@ MRR in USD 240. Orders, tickets, servers, promotions and affiliates are describe
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import secrets
-
 import pymysql
 import pytest
-
 from pydantic import SecretStr
 
 from support import require
 from whmcs_db import HOST, PORT, WhmcsDb, admin_connection, mariadb_available, schema_statements
-from whmcs_monitor.config import WhmcsDatabaseConfig
-from whmcs_monitor.sources.allowlist import grant_statements
 from whmcs_monitor.analytics.allowlist import analytics_grants
 from whmcs_monitor.analytics.config import AnalyticsConfig
+from whmcs_monitor.config import WhmcsDatabaseConfig
+from whmcs_monitor.sources.allowlist import grant_statements
 
 NOW = datetime(2026, 11, 24, 15, 30)
 FIRST_DAY = NOW.date() - timedelta(days=90)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import sqlalchemy as sa
 
-from analytics_fixtures import NOW, History, config, history  # noqa: F401
+import analytics_fixtures
+from analytics_fixtures import NOW, History, config
 from whmcs_monitor.analytics import detect
 from whmcs_monitor.analytics.kpis.common import Context
 from whmcs_monitor.analytics.refresh import refresh_site
@@ -21,6 +22,8 @@ ANOMALIES = {
     "business.churn_spike",
     "business.conversion_drop",
 }
+
+history = analytics_fixtures.history  # the fixture, under its own name
 
 
 def drop_revenue_after_ten(history: History) -> None:

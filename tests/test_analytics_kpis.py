@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import analytics_fixtures
 from analytics_fixtures import (
     EXPECTED_MRR_BASE,
     EXPECTED_MRR_EUR,
@@ -11,7 +12,6 @@ from analytics_fixtures import (
     NOW,
     History,
     config,
-    shared_history,  # noqa: F401
 )
 from whmcs_monitor.analytics.kpis import (
     capacity,
@@ -23,6 +23,8 @@ from whmcs_monitor.analytics.kpis import (
     support,
 )
 from whmcs_monitor.analytics.kpis.common import Context, Measure
+
+shared_history = analytics_fixtures.shared_history  # the fixture, under its own name
 
 
 def ctx(**overrides: object) -> Context:
