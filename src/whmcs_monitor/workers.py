@@ -14,6 +14,8 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+from whmcs_monitor.analytics.worker import interval as analytics_interval
+from whmcs_monitor.analytics.worker import refresh_all as analytics_refresh
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
 
@@ -52,6 +54,14 @@ def background_workers(services: Services) -> list[Worker]:
             "store-maintenance",
             lambda: every(
                 MAINTENANCE_INTERVAL, lambda: _store_maintenance(services), name="store maintenance"
+            ),
+        ),
+        (
+            "analytics",
+            lambda: every(
+                analytics_interval(services),
+                lambda: analytics_refresh(services),
+                name="analytics refresh",
             ),
         ),
     ]

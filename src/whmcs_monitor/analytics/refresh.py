@@ -1,17 +1,20 @@
 """One refresh of a site: read every KPI family, record the values, raise anomaly events.
 
-Reading happens first, outside any monitor transaction; the samples and events are then written in
-one transaction, so a refresh that fails half-way leaves nothing behind. Event ids are
+The samples and events are written in one transaction after WHMCS has been read, so a refresh
+that fails half-way leaves nothing behind. Event ids are
 deterministic (see :mod:`detect`), so two instances refreshing the same site at once, or a retry,
 store each anomaly once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from whmcs_monitor.analytics.config import AnalyticsConfig
 from whmcs_monitor.analytics.detect import Signal, detect
@@ -63,6 +66,16 @@ def collect(
     return [m for name in families for m in FAMILIES[name](conn, ctx)]
 
 
+def lock_key(site: str) -> int:
+    """A stable advisory-lock key per site, so two instances never refresh one site at once."""
+    return int(hashlib.sha256(f"analytics:{site}".encode()).hexdigest()[:15], 16)
+
+
+def _fresh(conn: sa.Connection, site: str, at: datetime, min_interval: timedelta) -> bool:
+    found = metric_store.latest(conn, "business_mrr_base", site=site)
+    return any(ts > at - min_interval for _, ts, _ in found)
+
+
 def refresh_site(
     db: Database,
     catalog: Catalog,
@@ -71,10 +84,21 @@ def refresh_site(
     whmcs: Connection,
     config: AnalyticsConfig,
     now: datetime | None = None,
-) -> RefreshResult:
-    """Compute, record and detect for one site; ``now`` (UTC) defaults to the clock."""
+    min_interval: timedelta | None = None,
+) -> RefreshResult | None:
+    """Compute, record and detect for one site; ``now`` (UTC) defaults to the clock.
+
+    With ``min_interval``, a site refreshed more recently than that (by this or another instance
+    sharing the database) is skipped and ``None`` returned. WHMCS is read outside the monitor's
+    write transaction (on SQLite that transaction blocks ingest); the freshness check is repeated
+    under a per-site lock just before writing, so two instances racing write only once.
+    """
     started = time.perf_counter()
     at = now or utcnow()
+    if min_interval is not None:
+        with db.read() as conn:
+            if _fresh(conn, site, at, min_interval):
+                return None
     ctx = Context(local_now(config, at), config)
     measures = collect(whmcs, ctx)
     signals = detect(whmcs, ctx)
@@ -91,6 +115,9 @@ def refresh_site(
         for s in signals
     ]
     with db.write() as conn:
+        db.advisory_lock(conn, lock_key(site))
+        if min_interval is not None and _fresh(conn, site, at, min_interval):
+            return None
         metric_store.record(conn, samples)
         inserted = insert_events(conn, events) if events else set()
     return RefreshResult(measures, signals, len(inserted), time.perf_counter() - started)

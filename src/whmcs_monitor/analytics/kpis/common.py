@@ -59,9 +59,16 @@ class Context:
 
     now: datetime
     config: AnalyticsConfig
+    periods: tuple[str, ...] = PERIODS
+    fixed: Mapping[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
     def window(self, period: str) -> tuple[datetime, datetime]:
-        """The period-to-date window ``[start, now)`` for ``day``, ``week`` (from Monday), ``month``."""
+        """The period-to-date window ``[start, now)`` for ``day``, ``week`` (from Monday), ``month``.
+
+        A report over a closed period passes its window in ``fixed`` under its own period name.
+        """
+        if period in self.fixed:
+            return self.fixed[period]
         midnight = datetime.combine(self.now.date(), datetime.min.time())
         if period == "day":
             return midnight, self.now

@@ -10,7 +10,7 @@ is the sum of every affiliate's unpaid balance.
 
 from __future__ import annotations
 
-from whmcs_monitor.analytics.kpis.common import PERIODS, Connection, Context, Measure, fetch, num
+from whmcs_monitor.analytics.kpis.common import Connection, Context, Measure, fetch, num
 
 PROMO_SQL = """
 SELECT o.promocode AS code, COUNT(*) AS uses FROM tblorders o
@@ -47,7 +47,7 @@ def measure(conn: Connection, ctx: Context) -> list[Measure]:
             num(fetch(conn, PENDING_SQL, (ctx.now.date(),))[0]["pending"]),
         ),
     ]
-    for period in PERIODS:
+    for period in ctx.periods:
         start, end = ctx.window(period)
         labels = {"period": period}
         out += [

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from whmcs_monitor.analytics.kpis.common import (
-    PERIODS,
     Connection,
     Context,
     Measure,
@@ -62,7 +61,7 @@ def counts(
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
     abandon_before = ctx.now - parse_duration(ctx.config.abandoned_after)
     out: list[Measure] = []
-    for period in PERIODS:
+    for period in ctx.periods:
         start, end = ctx.window(period)
         c = counts(conn, start, end, abandon_before)
         labels = {"period": period}

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from whmcs_monitor.analytics.kpis.common import (
-    PERIODS,
     Connection,
     Context,
     Measure,
@@ -67,7 +66,7 @@ def by_gateway(conn: Connection, start: datetime, end: datetime) -> dict[str, Ga
 
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
     out: list[Measure] = []
-    for period in PERIODS:
+    for period in ctx.periods:
         start, end = ctx.window(period)
         for gateway, c in by_gateway(conn, start, end).items():
             labels = {"period": period, "gateway": gateway}

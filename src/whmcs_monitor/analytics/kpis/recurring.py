@@ -14,7 +14,6 @@ from whmcs_monitor.analytics.kpis.common import (
     ENDED,
     LIVE,
     MONTHS_SQL,
-    PERIODS,
     Connection,
     Context,
     Measure,
@@ -159,7 +158,7 @@ def reasons(
 
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
     out = mrr(conn)
-    for period in PERIODS:
+    for period in ctx.periods:
         start, end = ctx.window(period)
         out += flows(conn, start, end, period)
         out += cancellations(conn, start, end, period)

@@ -12,7 +12,6 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from whmcs_monitor.analytics.kpis.common import (
-    PERIODS,
     Connection,
     Context,
     Measure,
@@ -55,7 +54,7 @@ GROUP BY DATE(a.date)
 
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
     out: list[Measure] = []
-    for period in PERIODS:
+    for period in ctx.periods:
         start, end = ctx.window(period)
         total = 0.0
         for row in fetch(conn, REVENUE_SQL, (start, end)):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from whmcs_monitor.analytics.businesshours import business_seconds
-from whmcs_monitor.analytics.kpis.common import PERIODS, Connection, Context, Measure, fetch, moment
+from whmcs_monitor.analytics.kpis.common import Connection, Context, Measure, fetch, moment
 
 # Tickets opened in a window with their first staff reply.
 OPENED_SQL = """
@@ -113,6 +113,6 @@ def backlog(conn: Connection, ctx: Context) -> tuple[list[Measure], list[Breach]
 
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
     out = backlog(conn, ctx)[0]
-    for period in PERIODS:
+    for period in ctx.periods:
         out += response_times(conn, ctx, period)
     return out
