@@ -429,3 +429,7 @@ def users_list(ctx: Context, as_json: bool) -> None:
 
 
 # Commands of the other parts: one line each.
+from whmcs_monitor.analytics.cli import COMMANDS as ANALYTICS_COMMANDS  # noqa: E402
+
+for _command in ANALYTICS_COMMANDS:
+    main.add_command(_command)
