@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -57,6 +58,11 @@ def _site(settings: Settings, site_id: str | None) -> SiteConfig:
     "--to-date", is_flag=True, help="The current period so far instead of the last complete one."
 )
 @click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+    help="Report as of this moment (WHMCS server time), to rerun a past report.",
+)
+@click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write to a file.",
@@ -69,6 +75,7 @@ def report(
     fmt: str,
     site_id: str | None,
     to_date: bool,
+    as_of: datetime | None,
     output: Path | None,
 ) -> None:
     """Business report: revenue, MRR, churn, orders, payments, support, capacity and forecasts."""
@@ -76,7 +83,7 @@ def report(
         site = _site(settings, site_id)
         assert site.database is not None  # checked by _site
         config = settings.analytics
-        now = local_now(config)
+        now = as_of or local_now(config)
         win = reporting.window(period, now, to_date=to_date)
         with db.read() as conn:
             anomalies = query_events(
@@ -177,6 +184,7 @@ def grants(database: str, user: str, host: str) -> None:
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     click.echo(";\n".join(statements) + ";")
+
 
 # What cli.py registers on the top-level group (typed, so the import cycle stays checkable).
 COMMANDS: tuple[click.Command, ...] = (report, analytics)

@@ -79,7 +79,8 @@ def _mrr_trend(conn: Connection, now: datetime, mrr_now: float) -> dict[str, Any
     """MRR at the end of each of the last weeks, rebuilt from new and churned MRR, and its slope."""
     points: list[tuple[float, float]] = [(0.0, mrr_now)]
     level = mrr_now
-    end = now
+    # Whole days: registration and termination dates carry no time.
+    end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
     for week in range(1, TREND_WEEKS + 1):
         start = end - timedelta(weeks=1)
         flow = {m.name: m.value for m in recurring.flows(conn, start, end, "trend")}
@@ -90,7 +91,7 @@ def _mrr_trend(conn: Connection, now: datetime, mrr_now: float) -> dict[str, Any
     per_week = trend.slope if trend else 0.0
     return {
         "mrr": round(mrr_now, 2),
-        "weekly": [{"weeks_ago": -int(x), "mrr": y} for x, y in sorted(points)],
+        "weekly": [{"weeks_ago": -int(x), "mrr": y} for x, y in sorted(points, reverse=True)],
         "change_per_month": round(per_week * 365.25 / 12 / 7, 2),
         "method": f"least squares over MRR rebuilt from new and churned MRR in the last {TREND_WEEKS} weeks",
     }
