@@ -107,6 +107,7 @@ def test_a_refresh_records_kpis_and_stores_each_anomaly_once_with_its_baseline(
         again = refresh_site(
             db, load_catalog(), site="main", whmcs=history.conn, config=config(), now=now
         )
+        assert first is not None and again is not None
         assert again.new_events == 0 < first.new_events
         with db.read() as conn:
             [(_, _, mrr)] = metric_store.latest(conn, "business_mrr_base", site="main")

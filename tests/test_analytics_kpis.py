@@ -84,7 +84,7 @@ def test_revenue_this_month_counts_weekday_and_weekend_days(shared_history: Hist
 def test_mrr_normalizes_every_billing_cycle_and_skips_free_and_one_time_items(
     shared_history: History,
 ) -> None:
-    got = recurring.mrr(shared_history.conn)
+    got = recurring.mrr(shared_history.conn, ctx())
     assert value(got, "business_mrr", currency="USD") == EXPECTED_MRR_USD
     assert value(got, "business_mrr", currency="EUR") == EXPECTED_MRR_EUR
     assert value(got, "business_mrr_base") == EXPECTED_MRR_BASE

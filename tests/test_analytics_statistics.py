@@ -142,3 +142,19 @@ def test_bad_analytics_settings_are_refused_with_the_reason(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         AnalyticsConfig.model_validate(settings)
+
+
+def test_analytics_never_asks_for_a_secret_column() -> None:
+    from whmcs_monitor.analytics.allowlist import ANALYTICS_ALLOWED
+    from whmcs_monitor.sources.allowlist import FORBIDDEN
+
+    leaks = {
+        (table, column)
+        for table, columns in ANALYTICS_ALLOWED.items()
+        for column in columns
+        if column in FORBIDDEN.get(table, ())
+    }
+    assert leaks == set()
+    assert not {"tblcreditcards", "tblpaymentgateways", "tblregistrars", "tblbankaccts"} & set(
+        ANALYTICS_ALLOWED
+    )

@@ -77,6 +77,7 @@ class AnalyticsConfig(_Section):
 
     enabled: bool = True
     interval_seconds: int = Field(default=300, ge=30, le=86_400)
+    full_refresh_seconds: int = Field(default=1800, ge=60, le=7 * 86_400)
     timezone: str = "UTC"  # the WHMCS server's zone: its DATETIME columns are local, naive times
     baseline_weeks: int = Field(default=8, ge=2, le=52)
     revenue_min_baseline: float = Field(default=50.0, ge=0)

@@ -7,7 +7,7 @@ through the KPI modules and decide through :mod:`anomaly`; they never write.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,6 +25,9 @@ class Signal:
     event_id: str
     data: dict[str, Any]
     labels: dict[str, str] = field(default_factory=dict)
+
+
+Detector = Callable[[Connection, Context], Iterator[Signal]]
 
 
 def _money(value: float) -> str:
@@ -256,5 +259,12 @@ DETECTORS = (
 )
 
 
-def detect(conn: Connection, ctx: Context) -> list[Signal]:
-    return [signal for detector in DETECTORS for signal in detector(conn, ctx)]
+# What can change within minutes; churn (by date) and capacity (by day) are checked on full
+# refreshes only.
+FAST_DETECTORS = (revenue_today, failed_payments, conversion, sla_breaches)
+
+
+def detect(
+    conn: Connection, ctx: Context, detectors: Sequence[Detector] = DETECTORS
+) -> list[Signal]:
+    return [signal for detector in detectors for signal in detector(conn, ctx)]

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from whmcs_monitor.analytics.config import AnalyticsConfig
-from whmcs_monitor.analytics.detect import Signal, detect
+from whmcs_monitor.analytics.detect import DETECTORS, FAST_DETECTORS, Detector, Signal, detect
 from whmcs_monitor.analytics.kpis import (
     capacity,
     marketing,
@@ -27,7 +27,7 @@ from whmcs_monitor.analytics.kpis import (
     revenue,
     support,
 )
-from whmcs_monitor.analytics.kpis.common import Connection, Context, Measure
+from whmcs_monitor.analytics.kpis.common import PERIODS, Connection, Context, Measure
 from whmcs_monitor.catalog import Catalog
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
@@ -48,7 +48,30 @@ FAMILIES: dict[str, Family] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """What one refresh computes: which KPI families, over which periods, with which detectors."""
+
+    name: str
+    families: tuple[str, ...]
+    periods: tuple[str, ...]
+    detectors: tuple[Detector, ...]
+
+
+# Everything: each family over day, week and month, every detector.
+FULL = Scope("full", tuple(FAMILIES), PERIODS, DETECTORS)
+# Between full refreshes: what moves within minutes, over today only. Recurring revenue and
+# capacity hang on DATE columns and whole-table scans; they follow on the next full refresh.
+INCREMENTAL = Scope(
+    "incremental",
+    ("revenue", "orders", "payments", "support", "marketing"),
+    ("day",),
+    FAST_DETECTORS,
+)
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshResult:
+    scope: str
     measures: list[Measure]
     signals: list[Signal]
     new_events: int
@@ -71,9 +94,20 @@ def lock_key(site: str) -> int:
     return int(hashlib.sha256(f"analytics:{site}".encode()).hexdigest()[:15], 16)
 
 
+# Each refresh records how long it took: the monitor's own health, and the freshness marker.
+REFRESH_METRIC = "analytics_refresh_seconds"
+
+
+def last_refresh(conn: sa.Connection, site: str, scope: str | None = None) -> datetime | None:
+    """When this site was last refreshed (with ``scope``, by a refresh of that scope)."""
+    labels = {"scope": scope} if scope else None
+    found = [ts for _, ts, _ in metric_store.latest(conn, REFRESH_METRIC, site=site, labels=labels)]
+    return max(found, default=None)
+
+
 def _fresh(conn: sa.Connection, site: str, at: datetime, min_interval: timedelta) -> bool:
-    found = metric_store.latest(conn, "business_mrr_base", site=site)
-    return any(ts > at - min_interval for _, ts, _ in found)
+    last = last_refresh(conn, site)
+    return last is not None and last > at - min_interval
 
 
 def refresh_site(
@@ -85,6 +119,7 @@ def refresh_site(
     config: AnalyticsConfig,
     now: datetime | None = None,
     min_interval: timedelta | None = None,
+    scope: Scope = FULL,
 ) -> RefreshResult | None:
     """Compute, record and detect for one site; ``now`` (UTC) defaults to the clock.
 
@@ -99,10 +134,12 @@ def refresh_site(
         with db.read() as conn:
             if _fresh(conn, site, at, min_interval):
                 return None
-    ctx = Context(local_now(config, at), config)
-    measures = collect(whmcs, ctx)
-    signals = detect(whmcs, ctx)
+    ctx = Context(local_now(config, at), config, periods=scope.periods)
+    measures = collect(whmcs, ctx, scope.families)
+    signals = detect(whmcs, ctx, scope.detectors)
     samples = [metric_store.Sample(m.name, m.value, dict(m.labels), site, at) for m in measures]
+    elapsed = time.perf_counter() - started
+    samples.append(metric_store.Sample(REFRESH_METRIC, elapsed, {"scope": scope.name}, site, at))
     events = [
         build_event(
             catalog.get(s.kind),
@@ -120,4 +157,4 @@ def refresh_site(
             return None
         metric_store.record(conn, samples)
         inserted = insert_events(conn, events) if events else set()
-    return RefreshResult(measures, signals, len(inserted), time.perf_counter() - started)
+    return RefreshResult(scope.name, measures, signals, len(inserted), elapsed)

@@ -75,18 +75,24 @@ def _kpi_rows(measures: Sequence[Measure]) -> dict[str, list[dict[str, Any]]]:
     return families
 
 
-def _mrr_trend(conn: Connection, now: datetime, mrr_now: float) -> dict[str, Any]:
+def _mrr_trend(conn: Connection, ctx: Context, mrr_now: float) -> dict[str, Any]:
     """MRR at the end of each of the last weeks, rebuilt from new and churned MRR, and its slope."""
+    # Whole days: registration and termination dates carry no time.
+    end = datetime.combine(ctx.now.date() + timedelta(days=1), datetime.min.time())
+    weeks = {
+        f"w{n}": (end - timedelta(weeks=n), end - timedelta(weeks=n - 1))
+        for n in range(1, TREND_WEEKS + 1)
+    }
+    weekly = Context(ctx.now, ctx.config, periods=tuple(weeks), fixed=weeks)
+    flow: dict[tuple[str, str], float] = {
+        (m.name, m.labels.get("period", "")): m.value
+        for m in recurring.measure_recurring(conn, weekly)
+    }
     points: list[tuple[float, float]] = [(0.0, mrr_now)]
     level = mrr_now
-    # Whole days: registration and termination dates carry no time.
-    end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
-    for week in range(1, TREND_WEEKS + 1):
-        start = end - timedelta(weeks=1)
-        flow = {m.name: m.value for m in recurring.flows(conn, start, end, "trend")}
-        level -= flow["business_mrr_new"] - flow["business_mrr_churned"]
-        points.append((-float(week), round(level, 2)))
-        end = start
+    for n in range(1, TREND_WEEKS + 1):
+        level -= flow[("business_mrr_new", f"w{n}")] - flow[("business_mrr_churned", f"w{n}")]
+        points.append((-float(n), round(level, 2)))
     trend = linear_trend(points)
     per_week = trend.slope if trend else 0.0
     return {
@@ -109,7 +115,7 @@ def _forecast(conn: Connection, ctx: Context, mrr_now: float) -> dict[str, Any]:
             "days_left": projection.days_left,
             "method": f"each remaining day at the median of its weekday over {TREND_WEEKS} weeks",
         },
-        "mrr_trend": _mrr_trend(conn, ctx.now, mrr_now),
+        "mrr_trend": _mrr_trend(conn, ctx, mrr_now),
         "capacity": [
             {
                 "server": s.name,

@@ -41,6 +41,13 @@ class ServerCapacity:
 
 
 def servers(conn: Connection, ctx: Context) -> list[ServerCapacity]:
+    if "capacity.servers" not in ctx.memo:
+        ctx.memo["capacity.servers"] = _servers(conn, ctx)
+    found: list[ServerCapacity] = ctx.memo["capacity.servers"]
+    return found
+
+
+def _servers(conn: Connection, ctx: Context) -> list[ServerCapacity]:
     days = ctx.config.capacity_growth_days
     since = ctx.now.date() - timedelta(days=days)
     return [

@@ -61,6 +61,8 @@ class Context:
     config: AnalyticsConfig
     periods: tuple[str, ...] = PERIODS
     fixed: Mapping[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    # Results shared by a KPI family and a detector within one refresh (read once, used twice).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def window(self, period: str) -> tuple[datetime, datetime]:
         """The period-to-date window ``[start, now)`` for ``day``, ``week`` (from Monday), ``month``.
@@ -117,15 +119,17 @@ def ratio(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
 
 
-def first_id_since(conn: Connection, table: str, since: datetime) -> int:
+def first_id_since(conn: Connection, table: str, since: datetime, *, missing: int = 0) -> int:
     """The first ``id`` of ``table`` dated at or after ``since``, by bisecting the primary key.
 
     Log tables such as tblgatewaylog have no index on ``date`` but append in time order, so a
     binary search over ``id`` (about 20 point reads for a million rows) replaces a full scan.
+    When no row is that recent the result is one past the last id (``missing`` if the table is
+    empty), so ``id < first_id_since(end)`` bounds a window from above.
     """
     bounds = fetch(conn, f"SELECT MIN(id) AS lo, MAX(id) AS hi FROM {table}")[0]
     if bounds["lo"] is None:
-        return 0
+        return missing
     lo, hi = int(bounds["lo"]), int(bounds["hi"]) + 1
     while lo < hi:
         mid = (lo + hi) // 2

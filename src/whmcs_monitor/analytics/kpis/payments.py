@@ -31,7 +31,7 @@ FAILED_SQL_EXPR = (
 FAILED_SQL = f"""
 SELECT g.gateway AS gateway, COUNT(*) AS attempts, SUM({FAILED_SQL_EXPR}) AS failed
 FROM tblgatewaylog g
-WHERE g.id >= %s AND g.date >= %s AND g.date < %s
+WHERE g.id >= %s AND g.id < %s AND g.date >= %s AND g.date < %s
 GROUP BY g.gateway
 """
 
@@ -56,11 +56,12 @@ class GatewayCounts:
 
 
 def by_gateway(conn: Connection, start: datetime, end: datetime) -> dict[str, GatewayCounts]:
+    """Attempts and failures per gateway in [start, end); the id range comes from bisecting."""
+    lo = first_id_since(conn, "tblgatewaylog", start)
+    hi = first_id_since(conn, "tblgatewaylog", end, missing=2**31)
     return {
         row["gateway"] or "": GatewayCounts(int(num(row["attempts"])), int(num(row["failed"])))
-        for row in fetch(
-            conn, FAILED_SQL, (first_id_since(conn, "tblgatewaylog", start), start, end)
-        )
+        for row in fetch(conn, FAILED_SQL, (lo, hi, start, end))
     }
 
 

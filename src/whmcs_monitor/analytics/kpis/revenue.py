@@ -42,14 +42,16 @@ WHERE a.date >= %s AND a.date < %s
 GROUP BY DATE(a.date)
 """
 
-# Net revenue per day up to a time of day: "revenue so far today" on past days, for baselines.
+# Net revenue per day up to a time of day ("revenue so far today" on past days, for baselines):
+# one index range per day, [midnight, midnight + time of day), OR-ed together.
 SO_FAR_SQL = """
 SELECT DATE(a.date) AS day,
        SUM((a.amountin - a.fees - a.amountout) / IF(a.rate > 0, a.rate, 1)) AS net_base
 FROM tblaccounts a
-WHERE a.date >= %s AND a.date < %s AND TIME(a.date) < %s AND WEEKDAY(a.date) IN %s
+WHERE {ranges}
 GROUP BY DATE(a.date)
 """
+_RANGE = "(a.date >= %s AND a.date < %s)"
 
 
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
@@ -97,15 +99,9 @@ def so_far_on(conn: Connection, days: list[date], until: time) -> dict[date, flo
     """Net revenue (default currency) on each of ``days`` before time of day ``until``."""
     if not days:
         return {}
-    rows = fetch(
-        conn,
-        SO_FAR_SQL,
-        (
-            datetime.combine(min(days), time()),
-            datetime.combine(max(days) + timedelta(days=1), time()),
-            until,
-            sorted({d.weekday() for d in days}),
-        ),
-    )
-    found = {row["day"]: num(row["net_base"]) for row in rows}
+    sql = SO_FAR_SQL.format(ranges=" OR ".join([_RANGE] * len(days)))
+    args = [
+        bound for d in days for bound in (datetime.combine(d, time()), datetime.combine(d, until))
+    ]
+    found = {row["day"]: num(row["net_base"]) for row in fetch(conn, sql, args)}
     return {d: found.get(d, 0.0) for d in days}

@@ -83,6 +83,13 @@ def response_times(conn: Connection, ctx: Context, period: str) -> list[Measure]
 
 def backlog(conn: Connection, ctx: Context) -> tuple[list[Measure], list[Breach]]:
     """Backlog and awaiting counts per department and priority, and the SLA breaches."""
+    if "support.backlog" not in ctx.memo:
+        ctx.memo["support.backlog"] = _backlog(conn, ctx)
+    found: tuple[list[Measure], list[Breach]] = ctx.memo["support.backlog"]
+    return found
+
+
+def _backlog(conn: Connection, ctx: Context) -> tuple[list[Measure], list[Breach]]:
     sla = ctx.config.sla
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     breaches: list[Breach] = []
