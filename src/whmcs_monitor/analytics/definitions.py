@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
 
+from whmcs_monitor.analytics import detect
 from whmcs_monitor.analytics.kpis import (
     capacity,
     marketing,
@@ -315,6 +316,18 @@ def markdown() -> str:
         "the SQL that runs; `%s` and `%(name)s` are the window bounds. Only non-secret columns are",
         "read: `whmcs-monitor analytics grants` prints the column-level GRANTs it needs.",
         "",
+        "A *full* refresh (every `analytics.full_refresh_seconds`) computes every family over day,",
+        "week and month and runs every detector; the *incremental* refreshes in between (every",
+        "`analytics.interval_seconds`) recompute revenue, orders, payments, support and marketing",
+        "for today and run the revenue, failed-payment, conversion and SLA detectors. Each refresh",
+        "records `analytics_refresh_seconds{scope}`, its own duration.",
+        "",
+        "Anomalies compare a value with the median of the same weekday and time in the last",
+        "`analytics.baseline_weeks` weeks (robust to one odd week: median and MAD); each event",
+        "carries the samples, median and MAD it was judged against, and nothing is raised below the",
+        "minimum volume (`revenue_min_baseline`, `failed_payment_min_attempts`,",
+        "`conversion_min_orders`, `churn_min_baseline`).",
+        "",
     ]
     for family, (module, kpis) in FAMILIES.items():
         lines += [
@@ -329,4 +342,10 @@ def markdown() -> str:
         for name, sql in _sql_constants(module):
             lines += ["", f"`{name}`:", "", "```sql", sql, "```"]
         lines.append("")
+    lines += ["## Anomaly detectors", "", inspect.cleandoc(detect.__doc__ or ""), ""]
+    for detector in detect.DETECTORS:
+        lines.append(f"- `{detector.__name__}`: {inspect.getdoc(detector) or ''}")
+    for name, sql in _sql_constants(detect):
+        lines += ["", f"`{name}`:", "", "```sql", sql, "```"]
+    lines.append("")
     return "\n".join(lines)

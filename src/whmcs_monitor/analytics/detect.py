@@ -208,6 +208,7 @@ def conversion(conn: Connection, ctx: Context) -> Iterator[Signal]:
 
 
 def sla_breaches(conn: Connection, ctx: Context) -> Iterator[Signal]:
+    """One event per ticket and waiting episode that exceeds its priority's SLA (business hours)."""
     for breach in support.backlog(conn, ctx)[1]:
         yield Signal(
             "business.support_sla_breach",
@@ -225,6 +226,7 @@ def sla_breaches(conn: Connection, ctx: Context) -> Iterator[Signal]:
 
 
 def capacity_forecast(conn: Connection, ctx: Context) -> Iterator[Signal]:
+    """Servers full within ``capacity_warn_days`` at their net growth of the last weeks."""
     for server in capacity.servers(conn, ctx):
         days = server.days_until_full
         if days is None or days > ctx.config.capacity_warn_days:
