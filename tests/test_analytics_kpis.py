@@ -23,6 +23,7 @@ from whmcs_monitor.analytics.kpis import (
     support,
 )
 from whmcs_monitor.analytics.kpis.common import Context, Measure
+from whmcs_monitor.analytics.refresh import collect
 
 shared_history = analytics_fixtures.shared_history  # the fixture, under its own name
 
@@ -228,3 +229,71 @@ def test_marketing_counts_promo_uses_discounts_and_affiliate_commissions(
     assert value(got, "business_affiliate_commissions_pending") == 7.25
     assert value(got, "business_affiliate_commissions_earned", period="day") == 7.25
     assert value(got, "business_affiliate_withdrawn", period="month") == 12
+
+
+history = analytics_fixtures.history  # the fixture, under its own name
+
+
+def test_odd_rows_with_zero_dates_and_unknown_values_are_read_without_failing(
+    history: History,
+) -> None:
+    w = history.whmcs
+    # A ticket whose lastreply is WHMCS's zero date waits since it was opened (12:00 today).
+    w.insert(
+        "tbltickets",
+        id=50,
+        did=1,
+        urgency="Urgent!",
+        date=NOW.replace(hour=12),
+        status="Open",
+        lastreply="0000-00-00 00:00:00",
+        tid="T50",
+        userid=1,
+        message="x",
+    )
+    # A live service with a zero registration date, and one with a billing cycle WHMCS never wrote.
+    w.insert(
+        "tblhosting",
+        userid=2,
+        amount=10,
+        billingcycle="Monthly",
+        domainstatus="Active",
+        regdate="0000-00-00",
+        server=1,
+        packageid=1,
+    )
+    w.insert(
+        "tblhosting",
+        userid=2,
+        amount=99,
+        billingcycle="Fortnightly",
+        domainstatus="Active",
+        regdate="2026-01-01",
+        server=1,
+        packageid=1,
+    )
+    # A transaction without a date and a gateway-log row with a zero date.
+    w.insert(
+        "tblaccounts",
+        userid=1,
+        currency=0,
+        gateway="stripe",
+        date=None,
+        amountin=1000,
+        fees=0,
+        amountout=0,
+        rate=1,
+        invoiceid=0,
+    )
+    w.insert(
+        "tblgatewaylog", date="0000-00-00 00:00:00", gateway="stripe", result="Failure", data=""
+    )
+    got = collect(history.conn, ctx())
+    # The unknown priority falls back to the default 8 h SLA: 3.5 business hours is no breach.
+    assert (
+        value(got, "business_tickets_awaiting_reply", department="Support", priority="Urgent!") == 1
+    )
+    assert value(got, "business_sla_breaches", department="Support", priority="Urgent!") == 0
+    # The zero-dated service counts in MRR; the unknown cycle does not.
+    assert value(got, "business_mrr", currency="USD") == EXPECTED_MRR_USD + 10
+    assert value(got, "business_revenue_net_base", period="day") == 85.5
