@@ -23,7 +23,8 @@ ANOMALIES = {
     "business.conversion_drop",
 }
 
-history = analytics_fixtures.history  # the fixture, under its own name
+history = analytics_fixtures.history  # the fixtures, under their own names
+shared_history = analytics_fixtures.shared_history
 
 
 def drop_revenue_after_ten(history: History) -> None:
@@ -70,7 +71,7 @@ def test_a_gateway_failure_spike_is_reported_as_a_multiple_of_its_usual_rate(
     assert signal.data["baseline_detail"]["samples"] == [0.05] * 8
 
 
-def test_a_normal_week_with_weekend_dips_raises_no_anomaly(history: History) -> None:
+def test_a_normal_week_with_weekend_dips_raises_no_anomaly(shared_history: History) -> None:
     sensitive = config(conversion_min_orders=3, failed_payment_min_attempts=10)
     found = []
     for day in range(1, 8):
@@ -78,10 +79,20 @@ def test_a_normal_week_with_weekend_dips_raises_no_anomaly(history: History) -> 
             now = (NOW - timedelta(days=day)).replace(hour=hour, minute=minute)
             found += [
                 (now, s.data.get("message"))
-                for s in detect.detect(history.conn, Context(now, sensitive))
+                for s in detect.detect(shared_history.conn, Context(now, sensitive))
                 if s.kind in ANOMALIES
             ]
     assert found == []
+
+
+def test_mrr_moving_more_than_the_threshold_this_week_is_reported(shared_history: History) -> None:
+    # Two 10 USD services terminated on Monday: 260 -> 240, down 7.7%.
+    assert list(detect.mrr_change(shared_history.conn, Context(NOW, config()))) == []
+    [signal] = detect.mrr_change(
+        shared_history.conn, Context(NOW, config(mrr_change_min_relative=0.05))
+    )
+    assert signal.data["message"] == "MRR down 8% since Monday (260.00 then)"
+    assert (signal.data["change"], signal.data["mrr"]) == ("20.00", "240.00")
 
 
 def test_a_quiet_site_does_not_page_below_the_minimum_volume(history: History) -> None:

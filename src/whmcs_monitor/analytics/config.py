@@ -88,6 +88,7 @@ class AnalyticsConfig(_Section):
     churn_min_baseline: float = Field(default=3.0, ge=0)
     conversion_min_orders: int = Field(default=20, ge=1, le=1_000_000)
     abandoned_after: str = "3d"
+    mrr_change_min_relative: float = Field(default=0.1, gt=0, le=10)
     capacity_warn_days: int = Field(default=30, ge=1, le=3650)
     capacity_growth_days: int = Field(default=30, ge=7, le=365)
     business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig)

@@ -14,7 +14,7 @@ from typing import Any
 
 from whmcs_monitor.analytics.anomaly import LevelRule, RateRule, level_anomaly, rate_anomaly
 from whmcs_monitor.analytics.baseline import WEEKDAYS, robust, same_slot_past_weeks, slot_name
-from whmcs_monitor.analytics.kpis import capacity, orders, payments, revenue, support
+from whmcs_monitor.analytics.kpis import capacity, orders, payments, recurring, revenue, support
 from whmcs_monitor.analytics.kpis.common import Connection, Context, fetch, num
 from whmcs_monitor.lib.durations import format_duration
 
@@ -251,6 +251,35 @@ def capacity_forecast(conn: Connection, ctx: Context) -> Iterator[Signal]:
         )
 
 
+def mrr_change(conn: Connection, ctx: Context) -> Iterator[Signal]:
+    """This week's net new MRR (new minus churned) when it moves MRR by more than
+    ``mrr_change_min_relative``."""
+    if "week" not in ctx.periods:
+        return
+    values = {
+        (m.name, m.labels.get("period")): m.value for m in recurring.measure_recurring(conn, ctx)
+    }
+    mrr = values[("business_mrr_base", None)]
+    change = values[("business_mrr_new", "week")] - values[("business_mrr_churned", "week")]
+    start = mrr - change
+    if start <= 0 or abs(change) < ctx.config.mrr_change_min_relative * start:
+        return
+    direction = "up" if change > 0 else "down"
+    yield Signal(
+        "business.mrr_changed",
+        f"analytics:mrr:{ctx.now:%G-W%V}:{direction}",
+        {
+            "direction": direction,
+            "change": _money(abs(change)),
+            "mrr": _money(mrr),
+            "window": "this week so far",
+            "message": f"MRR {direction} {abs(change) / start:.0%} since Monday ({_money(start)} then)",
+            "new_mrr": values[("business_mrr_new", "week")],
+            "churned_mrr": values[("business_mrr_churned", "week")],
+        },
+    )
+
+
 DETECTORS = (
     revenue_today,
     failed_payments,
@@ -258,6 +287,7 @@ DETECTORS = (
     conversion,
     sla_breaches,
     capacity_forecast,
+    mrr_change,
 )
 
 

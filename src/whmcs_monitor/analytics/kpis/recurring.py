@@ -138,7 +138,17 @@ def _date_bounds(ctx: Context) -> dict[str, date]:
 
 
 def measure_recurring(conn: Connection, ctx: Context) -> list[Measure]:
-    """MRR, ARR, new and churned MRR and churn rates for every window of ``ctx``: two passes."""
+    """MRR, ARR, new and churned MRR and churn rates for every window of ``ctx``: two passes.
+
+    The result is kept in ``ctx.memo`` for the MRR detector of the same refresh.
+    """
+    if "recurring" not in ctx.memo:
+        ctx.memo["recurring"] = _measure_recurring(conn, ctx)
+    found: list[Measure] = ctx.memo["recurring"]
+    return found
+
+
+def _measure_recurring(conn: Connection, ctx: Context) -> list[Measure]:
     bounds = _date_bounds(ctx)
     rows = fetch(conn, recurring_sql(ctx.periods), bounds)
     clients = fetch(conn, client_churn_sql(ctx.periods), bounds)[0]
