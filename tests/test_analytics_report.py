@@ -89,6 +89,16 @@ def test_markdown_and_html_carry_the_same_figures(week: dict[str, Any]) -> None:
     assert "<td class='v'>674.00</td>" in page and page.startswith("<!doctype html>")
 
 
+def test_html_escapes_text_that_comes_from_whmcs(week: dict[str, Any]) -> None:
+    hostile = {
+        **week,
+        "cancellation_reasons": [{"reason": "<script>alert(1)</script>", "count": 1}],
+    }
+    page = report.to_html(hostile)
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;: 1" in page
+
+
 def write_config(tmp_path: Path, history: History | None) -> Path:
     site: dict[str, Any] = {"id": "main", "secret": SITE_SECRET}
     if history is not None:

@@ -260,6 +260,13 @@ def to_html(doc: dict[str, Any]) -> str:
         + "".join(f"<li>{e(x)}</li>" for x in _forecast_lines(doc))
         + "</ul>"
     )
+    if doc["cancellation_reasons"]:
+        parts.append("<h2>Cancellation reasons</h2><ul>")
+        parts += [
+            f"<li>{e(r['reason'] or '(none given)')}: {r['count']}</li>"
+            for r in doc["cancellation_reasons"]
+        ]
+        parts.append("</ul>")
     parts.append("<h2>Anomalies</h2><ul>")
     parts += [f"<li>{e(a['occurred_at'])} {e(a['summary'])}</li>" for a in doc["anomalies"]] or [
         "<li>None.</li>"
