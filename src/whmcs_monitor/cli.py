@@ -445,3 +445,7 @@ main.add_command(poller_group)
 from whmcs_monitor.files.cli import register as register_files  # noqa: E402
 
 register_files(main)
+from whmcs_monitor.analytics.cli import COMMANDS as ANALYTICS_COMMANDS  # noqa: E402
+
+for _command in ANALYTICS_COMMANDS:
+    main.add_command(_command)

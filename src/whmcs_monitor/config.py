@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from whmcs_monitor.analytics.config import AnalyticsConfig
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.sources.config import PollerConfig
 from whmcs_monitor.files.config import FilesConfig
@@ -153,6 +154,7 @@ class Settings(_Section):
     sites: list[SiteConfig] = Field(default_factory=list)
     poller: PollerConfig = Field(default_factory=PollerConfig)
     files: FilesConfig = Field(default_factory=FilesConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

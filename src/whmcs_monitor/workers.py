@@ -15,6 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 from whmcs_monitor.files.workers import files_workers
+from whmcs_monitor.analytics.worker import interval as analytics_interval
+from whmcs_monitor.analytics.worker import refresh_all as analytics_refresh
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
 
@@ -59,4 +61,12 @@ def background_workers(services: Services) -> list[Worker]:
         ),
         ("whmcs-poller", lambda: run_poller(services)),
         *files_workers(services, every),
+        (
+            "analytics",
+            lambda: every(
+                analytics_interval(services),
+                lambda: analytics_refresh(services),
+                name="analytics refresh",
+            ),
+        ),
     ]
