@@ -58,8 +58,18 @@ def password_of(cfg: WhmcsDatabaseConfig) -> str:
     return ""
 
 
-def connect(cfg: WhmcsDatabaseConfig, *, timeout: int = 5) -> Connection:
-    """A fresh connection; read-only at the session level too, so a slip cannot write."""
+def connect(
+    cfg: WhmcsDatabaseConfig,
+    *,
+    timeout: int = 5,
+    read_timeout: int | None = None,
+    cursorclass: type[Any] = pymysql.cursors.DictCursor,
+) -> Connection:
+    """A fresh connection; read-only at the session level too, so a slip cannot write.
+
+    The poller reads rows as dicts; analytics asks for tuples (``pymysql.cursors.Cursor``) and a
+    longer ``read_timeout`` for its aggregate queries.
+    """
     try:
         return pymysql.connect(
             host=cfg.host,
@@ -68,9 +78,9 @@ def connect(cfg: WhmcsDatabaseConfig, *, timeout: int = 5) -> Connection:
             password=password_of(cfg),
             database=cfg.name,
             charset="utf8mb4",
-            cursorclass=pymysql.cursors.DictCursor,
+            cursorclass=cursorclass,
             connect_timeout=timeout,
-            read_timeout=max(timeout * 6, 30),
+            read_timeout=read_timeout or max(timeout * 6, 30),
             write_timeout=timeout,
             autocommit=True,
             ssl={"ssl": {}} if cfg.ssl else None,
