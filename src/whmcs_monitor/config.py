@@ -26,8 +26,8 @@ from pydantic_core import ErrorDetails
 
 from whmcs_monitor.analytics.config import AnalyticsConfig
 from whmcs_monitor.errors import ConfigError
-from whmcs_monitor.sources.config import PollerConfig
 from whmcs_monitor.files.config import FilesConfig
+from whmcs_monitor.sources.config import PollerConfig
 
 ENV_PREFIX = "WHMCS_MONITOR_"
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")

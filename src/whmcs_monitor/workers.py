@@ -14,9 +14,9 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from whmcs_monitor.files.workers import files_workers
 from whmcs_monitor.analytics.worker import interval as analytics_interval
 from whmcs_monitor.analytics.worker import refresh_all as analytics_refresh
+from whmcs_monitor.files.workers import files_workers
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
 

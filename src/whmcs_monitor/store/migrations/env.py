@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+import whmcs_monitor.files.tables
 import whmcs_monitor.sources.tables  # noqa: F401
-import whmcs_monitor.files.tables  # noqa: F401
 from whmcs_monitor.store.tables import metadata  # parts import their tables modules here too
 
 connection = context.config.attributes["connection"]
