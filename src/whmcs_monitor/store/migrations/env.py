@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from whmcs_monitor.checks import tables as _checks_tables  # noqa: F401
 from whmcs_monitor.store.tables import metadata  # parts import their tables modules here too
 
 connection = context.config.attributes["connection"]
