@@ -429,3 +429,6 @@ def users_list(ctx: Context, as_json: bool) -> None:
 
 
 # Commands of the other parts: one line each.
+from whmcs_monitor.checks.cli import check_command  # noqa: E402  (it imports this module)
+
+main.add_command(check_command)

@@ -39,10 +39,13 @@ class SystemdCheck(CheckBase):
             process.kill()
             await process.wait()
             return Result("down", f"systemctl is-active {self.unit} did not answer in time")
-        state = out.decode(errors="replace").strip() or err.decode(errors="replace").strip()
+        state = out.decode(errors="replace").strip()
         if process.returncode == 0:
             return Result("up", f"{self.unit} is {state}", metrics={"active": 1.0})
-        return Result("down", f"{self.unit} is {state or 'not active'}", metrics={"active": 0.0})
+        if not state:
+            why = err.decode(errors="replace").strip().splitlines() or ["no answer"]
+            return Result("down", f"systemctl cannot tell whether {self.unit} is active: {why[0]}")
+        return Result("down", f"{self.unit} is {state}", metrics={"active": 0.0})
 
 
 def _count_processes(name: str) -> int:
