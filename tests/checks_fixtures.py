@@ -378,3 +378,37 @@ def listener_that_never_accepts() -> Iterator[int]:
         for filler in fillers:
             filler.close()
         server.close()
+
+
+class SwitchableListener:
+    """A TCP port that accepts while ``up()`` and refuses connections after ``down()``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._sock: socket.socket | None = None
+
+    def up(self) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(16)
+        self._sock = sock
+
+    def down(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class FrozenClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
