@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -38,6 +39,7 @@ LOOKAHEAD = timedelta(seconds=1)
 LEASE_MARGIN = timedelta(seconds=30)
 SYNC_EVERY = timedelta(seconds=30)
 MAX_CLAIM = 500
+T = TypeVar("T")
 
 
 @coverage.wires("check", "add probes or heartbeats under `checks:` in the config (see docs)")
@@ -66,6 +68,17 @@ def next_run(planned: datetime, now: datetime, check: CheckBase) -> datetime:
     jitter = check.jitter.total_seconds()
     shift = timedelta(seconds=random.uniform(-jitter, jitter)) if jitter else timedelta(0)
     return max(base + check.interval + shift, now + check.interval / 2)
+
+
+async def blocking(func: Callable[..., T], *args: Any) -> T:
+    """Run database work in a thread; on cancellation let it finish before re-raising, so that
+    shutting down never disposes of an engine under a connection still in use."""
+    running = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])
+        raise
 
 
 async def run_probe(
@@ -243,17 +256,17 @@ class Scheduler:
     async def flush(self) -> int:
         """Record the results finished so far (taken on the loop, written in a thread)."""
         done, self._finished = self._finished, []
-        return await asyncio.to_thread(self.record, done)
+        return await blocking(self.record, done)
 
     async def tick(self) -> None:
         now = self.clock()
-        for claim in await asyncio.to_thread(self.claim, now):
+        for claim in await blocking(self.claim, now):
             self.start(claim)
         await self.flush()
 
     async def run_due_now(self) -> int:
         """Claim what is due, run it and record it, all before returning (tests, one-off runs)."""
-        for claim in await asyncio.to_thread(self.claim, self.clock(), horizon=timedelta(0)):
+        for claim in await blocking(lambda: self.claim(self.clock(), horizon=timedelta(0))):
             self.start(claim)
         await self.drain()
         return await self.flush()
@@ -269,7 +282,7 @@ class Scheduler:
             while True:
                 now = self.clock()
                 if synced_at is None or now - synced_at >= SYNC_EVERY:
-                    await asyncio.to_thread(self.sync)
+                    await blocking(self.sync)
                     synced_at = now
                 try:
                     await self.tick()
