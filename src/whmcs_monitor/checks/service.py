@@ -24,7 +24,11 @@ class SystemdCheck(CheckBase):
     async def probe(self, ctx: ProbeContext) -> Result:
         systemctl = shutil.which("systemctl")
         if systemctl is None:
-            return Result("down", "systemctl is not available on this host; use a process check")
+            return Result(
+                "down",
+                f"systemctl is not available on this host, so {self.unit} cannot be checked; "
+                "use a process check",
+            )
         process = await asyncio.create_subprocess_exec(
             systemctl,
             "is-active",
