@@ -25,6 +25,7 @@ from whmcs_monitor.store.metrics import latest
 from whmcs_monitor.web.app import create_app
 
 TOKEN = "cron-token-0123456789abcdef"
+HEARTBEAT_CONFIG = {"heartbeats": [{"name": "whmcs-cron", "token": TOKEN, "period": "5m"}]}
 CATALOG = load_catalog()
 
 
@@ -181,11 +182,7 @@ def test_pings_over_http_move_the_heartbeat(app: tuple[TestClient, Database]) ->
     assert client.get(f"/ping/{TOKEN}/fail").status_code == 200
     assert row(db).state == "down"
     with db.read() as conn:
-        settings = make_settings(
-            str(db.url),
-            checks={"heartbeats": [{"name": "whmcs-cron", "token": TOKEN, "period": "5m"}]},
-        )
-        [listed] = list_heartbeats(conn, settings)
+        [listed] = list_heartbeats(conn, make_settings("sqlite://", checks=HEARTBEAT_CONFIG))
     assert (listed["state"], listed["pings"]) == ("down", 3)
     assert TOKEN not in str(listed)
 
