@@ -150,10 +150,7 @@ def test_the_whmcs_cron_snippet_pings_start_and_exit_code() -> None:
 
 @contextmanager
 def serve(database_url: str) -> Iterator[tuple[TestClient, Database]]:
-    settings = make_settings(
-        database_url,
-        checks={"heartbeats": [{"name": "whmcs-cron", "token": TOKEN, "period": "5m"}]},
-    )
+    settings = make_settings(database_url, checks=HEARTBEAT_CONFIG)
     database = Database(settings.database_url)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client, database
