@@ -24,7 +24,7 @@ Status = Literal["up", "degraded", "down"]
 CHECK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,95}$")
 
 
-def _duration(value: Any) -> Any:
+def duration(value: Any) -> Any:
     """Accept ``"90s"``/``"10m"`` as well as a number of seconds."""
     if isinstance(value, str):
         return parse_duration(value)
@@ -102,7 +102,7 @@ class CheckBase(BaseModel):
     @field_validator("interval", "timeout", "jitter", mode="before")
     @classmethod
     def _parse_durations(cls, value: Any) -> Any:
-        return _duration(value)
+        return duration(value)
 
     @field_validator("name")
     @classmethod

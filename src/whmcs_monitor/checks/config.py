@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from whmcs_monitor.checks.base import CHECK_NAME_RE, CheckBase, _duration
+from whmcs_monitor.checks.base import CHECK_NAME_RE, CheckBase, duration
 from whmcs_monitor.checks.registry import CHECK_TYPES, AnyCheck
 from whmcs_monitor.lib.timeutil import utcnow
 
@@ -79,8 +79,8 @@ class HeartbeatConfig(BaseModel):
 
     @field_validator("period", "grace", mode="before")
     @classmethod
-    def _durations(cls, value: Any) -> Any:
-        return _duration(value)
+    def durations(cls, value: Any) -> Any:
+        return duration(value)
 
     @field_validator("name")
     @classmethod

@@ -7,12 +7,13 @@ import asyncio
 import os
 import socket
 from dataclasses import dataclass
-from typing import Literal
+from datetime import timedelta
+from typing import Any, Literal
 
 import psutil
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result
+from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, duration
 
 # Pseudo and read-only image filesystems never fill up in a way an operator can act on.
 _SKIP_FSTYPES = {"squashfs", "iso9660", "overlay", "tmpfs", "devtmpfs", "nsfs", "proc", "sysfs"}
@@ -71,6 +72,20 @@ class HostCheck(CheckBase):
     swap_pct: float = Field(default=80, gt=0, le=100)
     disk_pct: float = Field(default=90, gt=0, le=100)
     inodes_pct: float = Field(default=90, gt=0, le=100)
+    forecast_window: timedelta = timedelta(hours=24)
+    forecast_days: float = Field(default=7, gt=0, le=365)
+
+    @field_validator("forecast_window", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        return duration(value)
+
+    @field_validator("forecast_window")
+    @classmethod
+    def _window_bounds(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=10) <= value <= timedelta(days=8):
+            raise ValueError("must be between 10m and 8d (raw samples are kept 8 days)")
+        return value
 
     @property
     def target(self) -> str:

@@ -14,6 +14,8 @@ from sqlalchemy.engine import Connection
 from whmcs_monitor.catalog import Catalog
 from whmcs_monitor.checks.base import CheckBase, Finding, Result
 from whmcs_monitor.checks.flap import FlapState, advance, transition_kinds
+from whmcs_monitor.checks.forecast import forecast_findings
+from whmcs_monitor.checks.host import HostCheck
 from whmcs_monitor.checks.tables import check_state
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.events.normalize import build_event
@@ -130,6 +132,7 @@ def record_outcomes(
     rows = {row.name: row for row in conn.execute(stmt)}
     stored_samples: list[Sample] = []
     events: list[Event] = []
+    forecasts: list[Outcome] = []
     for outcome in outcomes:
         row = rows.get(outcome.check.name)
         if row is None:
@@ -146,6 +149,8 @@ def record_outcomes(
         events += transition_events(catalog, outcome, before, after, since)
         events += finding_events(catalog, outcome, after)
         stored_samples += samples(outcome)
+        if isinstance(outcome.check, HostCheck):
+            forecasts.append(outcome)
         conn.execute(
             check_state.update()
             .where(check_state.c.name == row.name)
@@ -165,6 +170,10 @@ def record_outcomes(
             )
         )
     record(conn, stored_samples)
+    for outcome in forecasts:  # after recording, so the fit includes this run's samples
+        assert isinstance(outcome.check, HostCheck)
+        found = forecast_findings(conn, outcome.check, outcome.started_at)
+        events += [_finding_event(catalog, outcome, f) for f in found]
     insert_events(conn, events)
     return events
 
