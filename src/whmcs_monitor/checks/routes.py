@@ -5,6 +5,7 @@ nothing but curl."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
@@ -16,6 +17,24 @@ from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 
 router = APIRouter(tags=["heartbeats"])
+Endpoint = Callable[..., Awaitable[str]]
+
+
+def get_and_post(path: str) -> Callable[[Endpoint], Endpoint]:
+    """Register an endpoint for GET and POST, each with its own OpenAPI operation id."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        for method in ("GET", "POST"):
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                operation_id=f"{endpoint.__name__}_{method.lower()}",
+                response_class=PlainTextResponse,
+            )
+        return endpoint
+
+    return register
 
 
 def _heartbeat(services: Services, token: str) -> HeartbeatConfig:
@@ -37,27 +56,25 @@ async def _ping(request: Request, token: str, signal: Signal, exit_code: int | N
     return "OK"
 
 
-@router.api_route("/ping/{token}", methods=["GET", "POST"], response_class=PlainTextResponse)
+@get_and_post("/ping/{token}")
 async def ping_success(request: Request, token: str) -> str:
     """The job finished successfully."""
     return await _ping(request, token, "success", None)
 
 
-@router.api_route("/ping/{token}/start", methods=["GET", "POST"], response_class=PlainTextResponse)
+@get_and_post("/ping/{token}/start")
 async def ping_start(request: Request, token: str) -> str:
     """The job started; the next success ping measures the run's duration from here."""
     return await _ping(request, token, "start", None)
 
 
-@router.api_route("/ping/{token}/fail", methods=["GET", "POST"], response_class=PlainTextResponse)
+@get_and_post("/ping/{token}/fail")
 async def ping_fail(request: Request, token: str) -> str:
     """The job failed: the heartbeat goes down at once."""
     return await _ping(request, token, "fail", None)
 
 
-@router.api_route(
-    "/ping/{token}/{exit_code}", methods=["GET", "POST"], response_class=PlainTextResponse
-)
+@get_and_post("/ping/{token}/{exit_code}")
 async def ping_exit_code(request: Request, token: str, exit_code: str) -> str:
     """The job's exit status (``$?``): 0 is success, anything else a failure."""
     if not exit_code.isdigit() or int(exit_code) > 255:
