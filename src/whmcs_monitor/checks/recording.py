@@ -133,6 +133,7 @@ def record_outcomes(
     stored_samples: list[Sample] = []
     events: list[Event] = []
     forecasts: list[Outcome] = []
+    updates: list[dict[str, Any]] = []
     for outcome in outcomes:
         row = rows.get(outcome.check.name)
         if row is None:
@@ -151,23 +152,27 @@ def record_outcomes(
         stored_samples += samples(outcome)
         if isinstance(outcome.check, HostCheck):
             forecasts.append(outcome)
+        updates.append(
+            {
+                "b_name": row.name,
+                "state": after.state,
+                "fail_streak": after.fail_streak,
+                "ok_streak": after.ok_streak,
+                "last_run_at": outcome.started_at,
+                "last_status": outcome.result.status,
+                "last_message": outcome.result.message[:2000],
+                "last_latency_ms": outcome.result.latency_ms,
+                "last_metrics": _storable(outcome.result.metrics),
+                "last_change_at": outcome.started_at if changed else row.last_change_at,
+                "down_since": _down_since(after.state, changed, outcome.started_at, row.down_since),
+            }
+        )
+    if updates:  # one statement for the whole batch (executemany)
         conn.execute(
             check_state.update()
-            .where(check_state.c.name == row.name)
-            .values(
-                state=after.state,
-                fail_streak=after.fail_streak,
-                ok_streak=after.ok_streak,
-                claimed_by=None,
-                claimed_until=None,
-                last_run_at=outcome.started_at,
-                last_status=outcome.result.status,
-                last_message=outcome.result.message[:2000],
-                last_latency_ms=outcome.result.latency_ms,
-                last_metrics=_storable(outcome.result.metrics),
-                last_change_at=outcome.started_at if changed else row.last_change_at,
-                down_since=_down_since(after.state, changed, outcome.started_at, row.down_since),
-            )
+            .where(check_state.c.name == sa.bindparam("b_name"))
+            .values(claimed_by=None, claimed_until=None),
+            updates,
         )
     record(conn, stored_samples)
     for outcome in forecasts:  # after recording, so the fit includes this run's samples

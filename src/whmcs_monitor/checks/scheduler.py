@@ -15,7 +15,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -35,7 +35,7 @@ from whmcs_monitor.store.db import Database
 
 log = logging.getLogger(__name__)
 TICK = timedelta(milliseconds=250)
-LOOKAHEAD = timedelta(seconds=1)
+LOOKAHEAD = timedelta(seconds=3)  # probes wait in-process for their exact start time
 LEASE_MARGIN = timedelta(seconds=30)
 SYNC_EVERY = timedelta(seconds=30)
 MAX_CLAIM = 500
@@ -258,11 +258,9 @@ class Scheduler:
         done, self._finished = self._finished, []
         return await blocking(self.record, done)
 
-    async def tick(self) -> None:
-        now = self.clock()
-        for claim in await blocking(self.claim, now):
+    async def claim_and_start(self) -> None:
+        for claim in await blocking(self.claim, self.clock()):
             self.start(claim)
-        await self.flush()
 
     async def run_due_now(self) -> int:
         """Claim what is due, run it and record it, all before returning (tests, one-off runs)."""
@@ -276,21 +274,40 @@ class Scheduler:
             await asyncio.wait(set(self._running))
 
     async def run(self) -> None:
-        """The worker loop: re-read the check set now and then, tick, until cancelled."""
+        """The worker: claim and start due checks, and record results, until cancelled.
+
+        Claiming and recording are separate loops, so a slow write of results never delays
+        the claims that keep probes on time.
+        """
+        recorder = asyncio.create_task(self._every_tick(self.flush, "recording results"))
         synced_at: datetime | None = None
         try:
             while True:
                 now = self.clock()
                 if synced_at is None or now - synced_at >= SYNC_EVERY:
-                    await blocking(self.sync)
+                    await self._guarded(self._sync, "reading the check list")
                     synced_at = now
-                try:
-                    await self.tick()
-                except sa.exc.OperationalError as exc:
-                    log.warning("check scheduler: database unavailable (%s); retrying", exc.orig)
+                await self._guarded(self.claim_and_start, "claiming due checks")
                 await asyncio.sleep(TICK.total_seconds())
         finally:
+            recorder.cancel()
             for task in list(self._running):
                 task.cancel()
-            await asyncio.gather(*self._running, return_exceptions=True)
+            await asyncio.gather(recorder, *self._running, return_exceptions=True)
             await self.flush()
+
+    async def _sync(self) -> None:
+        await blocking(self.sync)
+
+    async def _every_tick(self, step: Callable[[], Awaitable[object]], what: str) -> None:
+        while True:
+            await asyncio.sleep(TICK.total_seconds())
+            await self._guarded(step, what)
+
+    @staticmethod
+    async def _guarded(step: Callable[[], Awaitable[object]], what: str) -> None:
+        """A database outage costs a tick, not the worker."""
+        try:
+            await step()
+        except sa.exc.OperationalError as exc:
+            log.warning("check scheduler: database unavailable while %s (%s)", what, exc.orig)
