@@ -205,6 +205,34 @@ def test_two_instances_claiming_at_once_never_take_the_same_check(
     assert sorted(everything) == sorted([f"c{i}" for i in range(40)] * 3)
 
 
+def test_instances_starting_together_both_sync_the_same_new_checks(
+    database_url: str, db: Database
+) -> None:
+    clock = FrozenClock()
+    settings = make_settings(database_url, checks={"probes": [tcp(f"c{i}", 1) for i in range(30)]})
+    databases = [Database(database_url), Database(database_url)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def sync(database: Database) -> None:
+        barrier.wait()
+        try:
+            Scheduler(database, settings, load_catalog(), clock=clock).sync()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sync, args=(d,)) for d in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for database in databases:
+        database.dispose()
+    assert errors == []
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(check_state)).scalar() == 30
+
+
 async def test_a_result_from_an_instance_that_lost_its_claim_is_dropped(
     database_url: str, db: Database, listener: SwitchableListener
 ) -> None:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from whmcs_monitor import coverage
 from whmcs_monitor.catalog import Catalog
@@ -150,8 +151,12 @@ class Scheduler:
         if row is None:
             # New checks start spread over one interval, so a restart is not a thundering herd.
             first = now + timedelta(seconds=random.uniform(0, check.interval.total_seconds()))
+            # Instances starting together may both insert the row: the second one is a no-op.
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             conn.execute(
-                check_state.insert().values(
+                insert(check_state)
+                .on_conflict_do_nothing(index_elements=["name"])
+                .values(
                     name=check.name,
                     origin=origin,
                     state="unknown",
@@ -306,8 +311,10 @@ class Scheduler:
 
     @staticmethod
     async def _guarded(step: Callable[[], Awaitable[object]], what: str) -> None:
-        """A database outage costs a tick, not the worker."""
+        """A database outage (or any failed statement) costs a tick, not the worker."""
         try:
             await step()
         except sa.exc.OperationalError as exc:
             log.warning("check scheduler: database unavailable while %s (%s)", what, exc.orig)
+        except sa.exc.SQLAlchemyError:
+            log.exception("check scheduler: failed while %s; retrying next tick", what)
