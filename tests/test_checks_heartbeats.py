@@ -182,6 +182,9 @@ def test_pings_over_http_move_the_heartbeat(app: tuple[TestClient, Database]) ->
         [listed] = list_heartbeats(conn, make_settings("sqlite://", checks=HEARTBEAT_CONFIG))
     assert (listed["state"], listed["pings"]) == ("down", 3)
     assert TOKEN not in str(listed)
+    metrics = client.get("/metrics").text
+    assert 'whmcs_monitor_heartbeat_up{heartbeat="whmcs-cron",site="monitor"} 0.0' in metrics
+    assert TOKEN not in metrics
 
 
 @pytest.mark.parametrize(
