@@ -449,3 +449,6 @@ from whmcs_monitor.analytics.cli import COMMANDS as ANALYTICS_COMMANDS  # noqa: 
 
 for _command in ANALYTICS_COMMANDS:
     main.add_command(_command)
+from whmcs_monitor.checks.cli import check_command  # noqa: E402  (it imports this module)
+
+main.add_command(check_command)

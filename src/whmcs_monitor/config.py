@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from whmcs_monitor.analytics.config import AnalyticsConfig
+from whmcs_monitor.checks.config import ChecksConfig
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.files.config import FilesConfig
 from whmcs_monitor.sources.config import PollerConfig
@@ -155,6 +156,7 @@ class Settings(_Section):
     poller: PollerConfig = Field(default_factory=PollerConfig)
     files: FilesConfig = Field(default_factory=FilesConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

@@ -8,39 +8,18 @@ this process is alone.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
 
 from whmcs_monitor.analytics.worker import interval as analytics_interval
 from whmcs_monitor.analytics.worker import refresh_all as analytics_refresh
+from whmcs_monitor.checks.worker import HEARTBEAT_SWEEP, run_checks, sweep_heartbeats
 from whmcs_monitor.files.workers import files_workers
+from whmcs_monitor.lib.periodic import Worker, every
 from whmcs_monitor.services import Services
+from whmcs_monitor.sources.worker import run_poller
 from whmcs_monitor.store import metrics as metric_store
 
-log = logging.getLogger(__name__)
-Worker = tuple[str, Callable[[], Coroutine[Any, Any, None]]]
 MAINTENANCE_INTERVAL = timedelta(minutes=5)
-
-
-async def every(interval: timedelta, step: Callable[[], object], *, name: str) -> None:
-    """Run ``step`` in a thread every ``interval``; a failing run is logged and retried later.
-
-    On cancellation a step already running is allowed to finish, so that it never leaves a
-    database connection behind when the service shuts down.
-    """
-    while True:
-        await asyncio.sleep(interval.total_seconds())
-        running = asyncio.ensure_future(asyncio.to_thread(step))
-        try:
-            await asyncio.shield(running)
-        except asyncio.CancelledError:
-            await asyncio.wait([running])
-            raise
-        except Exception:  # one bad run must not stop the loop for good
-            log.exception("%s failed; retrying in %s", name, interval)
 
 
 def _store_maintenance(services: Services) -> None:
@@ -50,8 +29,6 @@ def _store_maintenance(services: Services) -> None:
 
 
 def background_workers(services: Services) -> list[Worker]:
-    from whmcs_monitor.sources.worker import run_poller  # the poller imports `every` from here
-
     return [
         (
             "store-maintenance",
@@ -60,13 +37,20 @@ def background_workers(services: Services) -> list[Worker]:
             ),
         ),
         ("whmcs-poller", lambda: run_poller(services)),
-        *files_workers(services, every),
+        *files_workers(services),
         (
             "analytics",
             lambda: every(
                 analytics_interval(services),
                 lambda: analytics_refresh(services),
                 name="analytics refresh",
+            ),
+        ),
+        ("checks", lambda: run_checks(services)),
+        (
+            "heartbeat-sweep",
+            lambda: every(
+                HEARTBEAT_SWEEP, lambda: sweep_heartbeats(services), name="heartbeat sweep"
             ),
         ),
     ]

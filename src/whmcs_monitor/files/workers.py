@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -20,21 +18,13 @@ from whmcs_monitor.files.compliance import apply_retention, check_audit_trail
 from whmcs_monitor.files.emit import site_for
 from whmcs_monitor.files.tables import file_baseline
 from whmcs_monitor.files.watch import Watcher, scan_changed
+from whmcs_monitor.lib.periodic import Worker, every
 from whmcs_monitor.services import Services
 
 log = logging.getLogger(__name__)
-Worker = tuple[str, Callable[[], Coroutine[Any, Any, None]]]
 WATCH_DEBOUNCE = timedelta(seconds=1)
 AUDIT_CHECK_INTERVAL = timedelta(hours=1)
 RETENTION_INTERVAL = timedelta(hours=6)
-
-
-class Every(Protocol):
-    """``workers.every``, passed in so that this module does not import its importer."""
-
-    def __call__(
-        self, interval: timedelta, step: Callable[[], object], *, name: str
-    ) -> Coroutine[Any, Any, None]: ...
 
 
 def fim_step(services: Services) -> None:
@@ -71,7 +61,7 @@ async def watch_loop(services: Services, *, debounce: timedelta = WATCH_DEBOUNCE
                 log.exception("real-time scan of %d path(s) failed", len(paths))
 
 
-def files_workers(services: Services, every: Every) -> list[Worker]:
+def files_workers(services: Services) -> list[Worker]:
     """The workers for what ``files:`` configures, plus the audit and retention duties."""
     config = services.settings.files
     db, settings = services.db, services.settings

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from whmcs_monitor.config import SiteConfig
+from whmcs_monitor.lib.periodic import every
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources.allowlist import grant_statements
 from whmcs_monitor.sources.api_poller import poll_api_site
@@ -17,7 +18,6 @@ from whmcs_monitor.sources.whmcs_db import (
     check_read_only,
     session,
 )
-from whmcs_monitor.workers import every
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from alembic import context
 
 import whmcs_monitor.files.tables
 import whmcs_monitor.sources.tables  # noqa: F401
+from whmcs_monitor.checks import tables as _checks_tables  # noqa: F401
 from whmcs_monitor.store.tables import metadata  # parts import their tables modules here too
 
 connection = context.config.attributes["connection"]
