@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from whmcs_monitor.alerting.config import AlertingConfig
 from whmcs_monitor.errors import ConfigError
 
 ENV_PREFIX = "WHMCS_MONITOR_"
@@ -149,6 +150,7 @@ class Settings(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
     sites: list[SiteConfig] = Field(default_factory=list)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:
