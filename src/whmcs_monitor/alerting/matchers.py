@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
+_MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 OPERATORS = ("=", "!=", "=~", "!~")
 
 
@@ -35,7 +35,9 @@ def parse_matcher(text: str) -> Matcher:
     """``'server="web1"'`` or ``server=web1``; raises ``ValueError`` naming the problem."""
     found = _MATCHER.match(text)
     if not found:
-        raise ValueError(f"{text!r} is not a matcher; write label=value, label!=value, label=~regex")
+        raise ValueError(
+            f"{text!r} is not a matcher; write label=value, label!=value, label=~regex"
+        )
     name, op, value = found.groups()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1]
