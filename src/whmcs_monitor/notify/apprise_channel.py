@@ -39,4 +39,6 @@ class AppriseChannel:
             notify_type=_TYPES.get(message.severity, apprise.NotifyType.WARNING),
         )
         if not ok:
-            raise DeliveryError(f"{self.describe()}: the service refused or was unreachable", permanent=False)
+            raise DeliveryError(
+                f"{self.describe()}: the service refused or was unreachable", permanent=False
+            )

@@ -76,7 +76,9 @@ class EmailChannel:
                 status=exc.smtp_code,
             ) from None
         except smtplib.SMTPRecipientsRefused:
-            raise DeliveryError(f"{self.describe()} refused every recipient", permanent=True) from None
+            raise DeliveryError(
+                f"{self.describe()} refused every recipient", permanent=True
+            ) from None
         except smtplib.SMTPResponseException as exc:
             raise DeliveryError(
                 f"{self.describe()} answered {exc.smtp_code}",
@@ -84,4 +86,6 @@ class EmailChannel:
                 status=exc.smtp_code,
             ) from None
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
-            raise DeliveryError(f"{self.describe()}: {type(exc).__name__}", permanent=False) from None
+            raise DeliveryError(
+                f"{self.describe()}: {type(exc).__name__}", permanent=False
+            ) from None
