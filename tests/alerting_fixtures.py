@@ -27,11 +27,14 @@ def alert_settings(database_url: str, **alerting: Any) -> Settings:
     return make_settings(database_url, alerting=alerting)
 
 
-def store_events(db: Database, *items: tuple[str, dict[str, Any], datetime], site: str = "main") -> None:
+def store_events(
+    db: Database, *items: tuple[str, dict[str, Any], datetime], site: str = "main"
+) -> None:
     """Store catalog events the way a producer does (build_event, then insert_events)."""
     catalog = load_catalog()
     events = [
-        build_event(catalog.get(kind), site=site, data=data, occurred_at=at) for kind, data, at in items
+        build_event(catalog.get(kind), site=site, data=data, occurred_at=at)
+        for kind, data, at in items
     ]
     with db.write() as conn:
         insert_events(conn, events)
@@ -111,10 +114,14 @@ class SmtpServer:
         self.mailbox = _Mailbox()
         wanted = self.login
 
-        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-            ok = isinstance(data, LoginPassword) and wanted is not None and (
-                data.login.decode(), data.password.decode()
-            ) == wanted
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        ) -> AuthResult:
+            ok = (
+                isinstance(data, LoginPassword)
+                and wanted is not None
+                and (data.login.decode(), data.password.decode()) == wanted
+            )
             return AuthResult(success=ok)
 
         kwargs: dict[str, Any] = {}
@@ -128,3 +135,24 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def engine_with_rules(
+    database_url: str, db: Database, rules_file: Any, rules_yaml: str, **alerting: Any
+) -> Any:
+    """An :class:`Engine` on ``db`` with only the given rules (plus any other alerting settings)."""
+    from whmcs_monitor.alerting.engine import Engine
+
+    rules_file.write_text(rules_yaml)
+    settings = alert_settings(
+        database_url, default_rules=False, rule_files=[str(rules_file)], **alerting
+    )
+    return Engine(settings, db)
+
+
+def alert_rows(db: Database, *, rule: str | None = None) -> list[dict[str, Any]]:
+    from whmcs_monitor.alerting import queries
+
+    with db.read() as conn:
+        rows = queries.list_alerts(conn, states=(), limit=10_000)
+    return sorted((r for r in rows if rule is None or r["rule"] == rule), key=lambda r: r["id"])

@@ -107,12 +107,20 @@ def test_a_covered_hook_name_resolves_to_a_kind_its_rule_matches() -> None:
         for item in rule.covers:
             resolved = {k.kind for k in catalog.resolve(item)}
             if resolved:
-                assert resolved & rule.all_kinds(), f"{rule.name} covers {item} but matches none of {resolved}"
+                assert resolved & rule.all_kinds(), (
+                    f"{rule.name} covers {item} but matches none of {resolved}"
+                )
 
 
 def test_critical_audit_signals_fire_critical_alerts() -> None:
     rules = {r.name: r for r in parse_rules(default_pack_text(), source="default_rules.yaml")}
-    for name in ("domain-registration-failed", "domain-renewal-failed", "admin-login-brute-force", "gateway-failures", "cron-not-running"):
+    for name in (
+        "domain-registration-failed",
+        "domain-renewal-failed",
+        "admin-login-brute-force",
+        "gateway-failures",
+        "cron-not-running",
+    ):
         assert rules[name].severity == "critical"
 
 
