@@ -156,3 +156,17 @@ def alert_rows(db: Database, *, rule: str | None = None) -> list[dict[str, Any]]
     with db.read() as conn:
         rows = queries.list_alerts(conn, states=(), limit=10_000)
     return sorted((r for r in rows if rule is None or r["rule"] == rule), key=lambda r: r["id"])
+
+
+def outbox_rows(db: Database) -> list[dict[str, Any]]:
+    import sqlalchemy as sa
+
+    from whmcs_monitor.alerting.tables import notifications
+
+    with db.read() as conn:
+        rows = conn.execute(sa.select(notifications).order_by(notifications.c.id))
+        return [dict(row._mapping) for row in rows]
+
+
+def hook_receiver(url: str = "http://127.0.0.1:9/hook", **extra: Any) -> dict[str, Any]:
+    return {"name": "ops", "webhook": {"url": url, "secret": "hook-signing-secret"}, **extra}

@@ -124,17 +124,19 @@ def payload(
 def _state(conn: Connection, group: Group, now: datetime) -> GroupState:
     row = conn.execute(sa.select(alert_groups).where(alert_groups.c.key == group.key)).first()
     if row is None:
+        # group_wait counts from the first alert, not from when this pass happened to run.
+        created = min([now, *(as_utc(c.row.starts_at) for c in group.members)])
         assert group.route.receiver is not None
         conn.execute(
             alert_groups.insert().values(
                 key=group.key,
                 receiver=group.route.receiver,
                 labels=group.labels,
-                created_at=now,
+                created_at=created,
                 last_sent_firing=[],
             )
         )
-        return GroupState(now, None, frozenset())
+        return GroupState(created, None, frozenset())
     last = as_utc(row.last_sent_at) if row.last_sent_at else None
     return GroupState(as_utc(row.created_at), last, frozenset(row.last_sent_firing))
 
