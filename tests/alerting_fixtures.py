@@ -170,3 +170,17 @@ def outbox_rows(db: Database) -> list[dict[str, Any]]:
 
 def hook_receiver(url: str = "http://127.0.0.1:9/hook", **extra: Any) -> dict[str, Any]:
     return {"name": "ops", "webhook": {"url": url, "secret": "hook-signing-secret"}, **extra}
+
+
+def stored_text(db: Database) -> str:
+    """Every row of the tables a notification can leave traces in, as one string to search."""
+    import sqlalchemy as sa
+
+    from whmcs_monitor.alerting.tables import alert_history, alerts, deliveries, notifications
+    from whmcs_monitor.store.tables import audit_log, events
+
+    parts = []
+    with db.read() as conn:
+        for table in (deliveries, notifications, events, alerts, alert_history, audit_log):
+            parts.extend(repr(tuple(row)) for row in conn.execute(sa.select(table)))
+    return "\n".join(parts)
