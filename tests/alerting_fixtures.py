@@ -122,7 +122,7 @@ class SmtpServer:
                 and wanted is not None
                 and (data.login.decode(), data.password.decode()) == wanted
             )
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         kwargs: dict[str, Any] = {}
         if self.tls_context is not None:

@@ -13,6 +13,8 @@ from whmcs_monitor.notify.errors import DeliveryError, redact_url
 from whmcs_monitor.notify.message import Message
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# One pooled client for every webhook: building a client loads the CA bundle (tens of ms).
+_CLIENT = httpx.Client(follow_redirects=False, limits=httpx.Limits(max_connections=20))
 
 
 class WebhookConfig(BaseModel):
@@ -50,7 +52,7 @@ class WebhookChannel:
             secret = self.config.secret.get_secret_value().encode()
             headers["X-WHMCS-Monitor-Signature"] = sign(secret, stamp, body)
         try:
-            response = httpx.post(
+            response = _CLIENT.post(
                 self.url, content=body, headers=headers, timeout=self.config.timeout_seconds
             )
         except httpx.HTTPError as exc:
