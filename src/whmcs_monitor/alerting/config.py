@@ -105,7 +105,7 @@ class AlertingConfig(_Section):
     @classmethod
     def _sane_interval(cls, value: timedelta) -> timedelta:
         if not timedelta(milliseconds=100) <= value <= timedelta(minutes=5):
-            raise ValueError("must be between 100ms and 5m")
+            raise ValueError("must be between 0.1 (seconds) and 5m")
         return value
 
     @model_validator(mode="after")

@@ -18,9 +18,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError("must be a duration like 30s, 10m or 6h")
-    if isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("must be a duration like 30s, 10m or 6h (or a number of seconds)")
+    if isinstance(value, int | float):
         return timedelta(seconds=value)
     return parse_duration(value)
 
