@@ -285,3 +285,34 @@ def _payload(i: int) -> dict[str, Any]:
 def _drain(database: Database, configs: Any) -> None:
     for _ in range(10):
         outbox.deliver(database, configs, render)
+
+
+def test_a_burst_over_the_rate_limit_is_coalesced_into_one_digest(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    engine = _engine(
+        database_url, db, tmp_path, receiver.url + "/hook", max_per_minute=3, coalesce_after=100
+    )
+    hook = engine.settings.alerting.receivers[0]
+    with db.write() as conn:
+        for i in range(2):
+            outbox.enqueue(
+                conn, hook, group_key=str(i), reason="test", payload=_payload(i), now=utcnow()
+            )
+    engine.deliver()
+    assert len(receiver.received) == 2  # under the limit: one message each
+    with db.write() as conn:
+        for i in range(2, 52):
+            outbox.enqueue(
+                conn, hook, group_key=str(i), reason="test", payload=_payload(i), now=utcnow()
+            )
+    engine.deliver()
+    assert len(receiver.received) == 3
+    digest = receiver.received[-1].json()
+    assert digest["type"] == "digest" and len(digest["notifications"]) == 50
+    with db.write() as conn:
+        outbox.enqueue(
+            conn, hook, group_key="late", reason="test", payload=_payload(99), now=utcnow()
+        )
+    engine.deliver()
+    assert len(receiver.received) == 3 and [r["state"] for r in outbox_rows(db)][-1] == "pending"

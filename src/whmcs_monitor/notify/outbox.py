@@ -159,12 +159,27 @@ def deliver(
                 None,
                 "dead",
                 f"receiver {batch.receiver} is no longer configured",
-                now,
                 0,
             )
             continue
-        delivered += _send_batch(db, receiver, receiver.channel(), batch, render, now)
+        budget = receiver.max_per_minute - _sent_last_minute(db, receiver.name, now)
+        if budget <= 0:  # rate limited: the rows wait, and go out later as one digest
+            _release(db, batch.rows)
+            continue
+        delivered += _send_batch(db, receiver, receiver.channel(), batch, render, budget)
     return delivered
+
+
+def _sent_last_minute(db: Database, receiver: str, now: datetime) -> int:
+    with db.read() as conn:
+        count = conn.scalar(
+            sa.select(sa.func.count()).where(
+                deliveries.c.receiver == receiver,
+                deliveries.c.outcome == "delivered",
+                deliveries.c.at > now - timedelta(minutes=1),
+            )
+        )
+    return int(count or 0)
 
 
 def _send_batch(
@@ -173,10 +188,12 @@ def _send_batch(
     channel: Channel,
     batch: Batch,
     render: Render,
-    now: datetime,
+    budget: int,
 ) -> int:
+    """Send in order; a backlog, or more rows than the rate limit allows, becomes one digest."""
     rows = batch.rows
-    groups = [rows] if len(rows) >= receiver.coalesce_after else [[row] for row in rows]
+    coalesce = len(rows) >= receiver.coalesce_after or len(rows) > budget
+    groups = [rows] if coalesce else [[row] for row in rows]
     sent = 0
     for index, group in enumerate(groups):
         message = render(
@@ -195,7 +212,6 @@ def _send_batch(
                 exc.status,
                 "dead" if dead else "retry",
                 str(exc),
-                now,
                 elapsed,
                 receiver,
             )
@@ -205,7 +221,7 @@ def _send_batch(
                 _release(db, rest)
             return sent
         elapsed = int((time.monotonic() - started) * 1000)
-        _finish(db, Batch(batch.receiver, group), None, "delivered", None, now, elapsed)
+        _finish(db, Batch(batch.receiver, group), None, "delivered", None, elapsed)
         sent += len(group)
     return sent
 
@@ -225,7 +241,6 @@ def _finish(
     status: int | None,
     outcome: str,
     error: str | None,
-    now: datetime,
     elapsed_ms: int,
     receiver: ReceiverConfig | None = None,
 ) -> None:

@@ -91,6 +91,7 @@ class ReceiverConfig(BaseModel):
     backoff_base: Duration = timedelta(seconds=5)
     backoff_max: Duration = timedelta(minutes=30)
     coalesce_after: int = Field(default=5, ge=2, le=1000)
+    max_per_minute: int = Field(default=20, ge=1, le=10_000)
 
     @field_validator("name")
     @classmethod
