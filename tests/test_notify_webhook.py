@@ -227,16 +227,17 @@ def test_two_dispatchers_sharing_the_database_never_send_a_notification_twice(
     settings = engine.settings
     with db.write() as conn:
         hook = settings.alerting.receivers[0]
-        for i in range(40):
-            receivers = [hook.model_copy(update={"name": f"hook{i % 4}"})]
-            outbox.enqueue(
-                conn,
-                receivers[0],
+        rows = [
+            outbox.outbox_row(
+                hook.model_copy(update={"name": f"hook{i % 4}"}),
                 group_key=str(i),
                 reason="test",
                 payload=_payload(i),
                 now=utcnow(),
             )
+            for i in range(40)
+        ]
+        outbox.enqueue(conn, rows)
     configs = [hook.model_copy(update={"name": f"hook{i}"}) for i in range(4)]
     others = [Database(database_url) for _ in range(3)]
     try:
@@ -296,23 +297,22 @@ def test_a_burst_over_the_rate_limit_is_coalesced_into_one_digest(
     hook = engine.settings.alerting.receivers[0]
     with db.write() as conn:
         for i in range(2):
-            outbox.enqueue(
-                conn, hook, group_key=str(i), reason="test", payload=_payload(i), now=utcnow()
-            )
+            _queue(conn, hook, str(i), i)
     engine.deliver()
     assert len(receiver.received) == 2  # under the limit: one message each
     with db.write() as conn:
         for i in range(2, 52):
-            outbox.enqueue(
-                conn, hook, group_key=str(i), reason="test", payload=_payload(i), now=utcnow()
-            )
+            _queue(conn, hook, str(i), i)
     engine.deliver()
     assert len(receiver.received) == 3
     digest = receiver.received[-1].json()
     assert digest["type"] == "digest" and len(digest["notifications"]) == 50
     with db.write() as conn:
-        outbox.enqueue(
-            conn, hook, group_key="late", reason="test", payload=_payload(99), now=utcnow()
-        )
+        _queue(conn, hook, "late", 99)
     engine.deliver()
     assert len(receiver.received) == 3 and [r["state"] for r in outbox_rows(db)][-1] == "pending"
+
+
+def _queue(conn: Any, hook: Any, key: str, i: int) -> None:
+    row = outbox.outbox_row(hook, group_key=key, reason="test", payload=_payload(i), now=utcnow())
+    outbox.enqueue(conn, [row])

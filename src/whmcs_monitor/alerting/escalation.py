@@ -46,11 +46,17 @@ def escalate(
                 reason = f"escalation {policy.name} step {step + 1}"
                 outbox.enqueue(
                     conn,
-                    receiver,
-                    group_key=f"esc:{row.id}",
-                    reason=reason,
-                    payload=payload(settings, receiver.name, {"alert": str(row.id)}, reason, [row]),
-                    now=now,
+                    [
+                        outbox.outbox_row(
+                            receiver,
+                            group_key=f"esc:{row.id}",
+                            reason=reason,
+                            payload=payload(
+                                settings, receiver.name, {"alert": str(row.id)}, reason, [row]
+                            ),
+                            now=now,
+                        )
+                    ],
                 )
                 record(
                     conn,
@@ -84,10 +90,16 @@ def _notify_resolved(
         if receiver is not None:
             outbox.enqueue(
                 conn,
-                receiver,
-                group_key=f"esc:{row.id}",
-                reason="alert resolved",
-                payload=payload(settings, name, {"alert": str(row.id)}, "alert resolved", [row]),
-                now=now,
+                [
+                    outbox.outbox_row(
+                        receiver,
+                        group_key=f"esc:{row.id}",
+                        reason="alert resolved",
+                        payload=payload(
+                            settings, name, {"alert": str(row.id)}, "alert resolved", [row]
+                        ),
+                        now=now,
+                    )
+                ],
             )
     conn.execute(alerts.update().where(alerts.c.id == row.id).values(escalation_step=0))

@@ -129,10 +129,15 @@ class Evaluator:
 
     # --- events ------------------------------------------------------------------------------
     def on_events(self, conn: Connection, batch: Sequence[Mapping[str, Any]]) -> None:
+        """Matches are written in bulk; pending ones are written before any resolve, so a
+        fire, clear, fire sequence inside one batch keeps its order."""
+        pending: list[state.Firing] = []
         for event in batch:
             at = parse_rfc3339(event["occurred_at"])
             for rule in self.rules.rules:
                 if rule.resolve_on is not None and event_matches(rule.resolve_on, event):
+                    state.fire(conn, pending)
+                    pending.clear()
                     fp = state.fingerprint(rule.name, event["site"], group_labels(rule, event))
                     state.resolve_fingerprint(
                         conn, fp, at=at, reason=f"{event['kind']}: {event['summary']}"
@@ -143,11 +148,17 @@ class Evaluator:
                     or not event_matches(rule.match, event)
                 ):
                     continue
-                self._on_match(conn, rule, event, at)
+                if rule.type == "absence":
+                    state.fire(conn, pending)
+                    pending.clear()
+                firing = self._on_match(conn, rule, event, at)
+                if firing is not None:
+                    pending.append(firing)
+        state.fire(conn, pending)
 
     def _on_match(
         self, conn: Connection, rule: Rule, event: Mapping[str, Any], at: datetime
-    ) -> None:
+    ) -> state.Firing | None:
         group = group_labels(rule, event)
         fp = state.fingerprint(rule.name, event["site"], group)
         if rule.type == "absence":
@@ -159,13 +170,13 @@ class Evaluator:
                 at,
             )
             state.resolve_fingerprint(conn, fp, at=at, reason=f"{event['kind']} arrived again")
-            return
+            return None
         if rule.type == "count":
             assert rule.count is not None
             conn.execute(rule_hits.insert().values(rule=rule.name, group_key=fp, at=at))
             seen = self._hits(conn, rule.name, fp, at - rule.count.window, at)
             if seen < rule.count.threshold:
-                return
+                return None
             summary = (
                 f"{seen} x {event['kind']} in {format_duration(rule.count.window)}"
                 f"{self._group_text(group)} (threshold {rule.count.threshold})"
@@ -173,8 +184,7 @@ class Evaluator:
         else:
             summary = rule.summary or str(event["summary"])
         severity = rule.severity or str(event["severity"])
-        state.fire(
-            conn,
+        return state.Firing(
             fp=fp,
             rule=rule.name,
             site=event["site"],
@@ -277,8 +287,7 @@ class Evaluator:
                 continue
             severity = rule.severity or "error"
             kinds = ", ".join(rule.match.kinds if rule.match else [])
-            state.fire(
-                conn,
+            firing = state.Firing(
                 fp=state.fingerprint(rule.name, site, {}),
                 rule=rule.name,
                 site=site,
@@ -289,6 +298,7 @@ class Evaluator:
                 details={"last_seen": since.isoformat()},
                 at=now,
             )
+            state.fire(conn, [firing])
 
     def _check_metric(self, conn: Connection, rule: Rule, now: datetime) -> None:
         spec = rule.metric
@@ -319,8 +329,7 @@ class Evaluator:
                     pending_since = as_utc(pending.at)
                 if now - pending_since >= spec.for_:
                     what = "rate" if spec.rate_over else "value"
-                    state.fire(
-                        conn,
+                    firing = state.Firing(
                         fp=fp,
                         rule=rule.name,
                         site=series.site,
@@ -331,6 +340,7 @@ class Evaluator:
                         details={"value": value},
                         at=now,
                     )
+                    state.fire(conn, [firing])
                 continue
             conn.execute(
                 rule_marks.delete().where(

@@ -121,24 +121,28 @@ def payload(
     }
 
 
-def _state(conn: Connection, group: Group, now: datetime) -> GroupState:
-    row = conn.execute(sa.select(alert_groups).where(alert_groups.c.key == group.key)).first()
-    if row is None:
-        # group_wait counts from the first alert, not from when this pass happened to run.
-        created = min([now, *(as_utc(c.row.starts_at) for c in group.members)])
-        assert group.route.receiver is not None
-        conn.execute(
-            alert_groups.insert().values(
-                key=group.key,
-                receiver=group.route.receiver,
-                labels=group.labels,
-                created_at=created,
-                last_sent_firing=[],
-            )
+def _new_group(group: Group, now: datetime) -> dict[str, Any]:
+    # group_wait counts from the first alert, not from when this pass happened to run.
+    created = min([now, *(as_utc(c.row.starts_at) for c in group.members)])
+    return {
+        "key": group.key,
+        "receiver": group.route.receiver,
+        "labels": group.labels,
+        "created_at": created,
+        "last_sent_firing": [],
+    }
+
+
+def _known_groups(conn: Connection) -> dict[str, GroupState]:
+    """Every stored group in one query (a pass may touch thousands of groups)."""
+    return {
+        row.key: GroupState(
+            as_utc(row.created_at),
+            as_utc(row.last_sent_at) if row.last_sent_at else None,
+            frozenset(row.last_sent_firing),
         )
-        return GroupState(created, None, frozenset())
-    last = as_utc(row.last_sent_at) if row.last_sent_at else None
-    return GroupState(as_utc(row.created_at), last, frozenset(row.last_sent_firing))
+        for row in conn.execute(sa.select(alert_groups))
+    }
 
 
 def flush(
@@ -147,46 +151,56 @@ def flush(
     root: Route,
     candidates: Sequence[Candidate],
     now: datetime,
-) -> list[Candidate]:
-    """Notify every group that is due; returns the candidates that went into a notification."""
+) -> None:
+    """Notify every group that is due, writing the pass's changes in a few statements."""
     groups = assign(root, candidates)
-    conn.execute(alert_groups.delete().where(alert_groups.c.key.not_in(list(groups) or [""])))
-    sent: list[Candidate] = []
+    known = _known_groups(conn)
+    gone = set(known) - set(groups)
+    if gone:
+        conn.execute(alert_groups.delete().where(alert_groups.c.key.in_(sorted(gone))))
+    created: list[dict[str, Any]] = []
+    queued: list[dict[str, Any]] = []
+    sent_groups: list[dict[str, Any]] = []
+    notified: set[int] = set()
+    resolved_notified: set[int] = set()
     for group in groups.values():
         firing = frozenset(c.id for c in group.members if not c.resolved)
         resolved = [c for c in group.members if c.owes_resolved_notice]
-        current = _state(conn, group, now)
+        current = known.get(group.key)
+        if current is None:
+            created.append(_new_group(group, now))
+            current = GroupState(created[-1]["created_at"], None, frozenset())
         reason = dedup_reason(current, group.route, firing, bool(resolved), now)
-        if reason is None:
-            continue
         receiver = settings.alerting.receiver(group.route.receiver or "")
-        if receiver is None:
+        if reason is None or receiver is None:
             continue
         rows = [c.row for c in group.members if not c.resolved or c.owes_resolved_notice]
-        outbox.enqueue(
-            conn,
-            receiver,
-            group_key=group.key,
-            reason=reason,
-            payload=payload(settings, receiver.name, group.labels, reason, rows),
-            now=now,
+        document = payload(settings, receiver.name, group.labels, reason, rows)
+        queued.append(
+            outbox.outbox_row(
+                receiver, group_key=group.key, reason=reason, payload=document, now=now
+            )
         )
+        sent_groups.append({"k": group.key, "firing": sorted(firing)})
+        notified |= {c.id for c in group.members if not c.resolved and c.row.notified_at is None}
+        resolved_notified |= {c.id for c in resolved}
+    if created:
+        conn.execute(alert_groups.insert(), created)
+    outbox.enqueue(conn, queued)
+    if sent_groups:
         conn.execute(
             alert_groups.update()
-            .where(alert_groups.c.key == group.key)
-            .values(last_sent_at=now, last_sent_firing=sorted(firing))
+            .where(alert_groups.c.key == sa.bindparam("k"))
+            .values(last_sent_at=now, last_sent_firing=sa.bindparam("firing")),
+            sent_groups,
         )
-        if firing:
-            conn.execute(
-                alerts.update()
-                .where(alerts.c.id.in_(firing), alerts.c.notified_at.is_(None))
-                .values(notified_at=now)
-            )
-        if resolved:
-            conn.execute(
-                alerts.update()
-                .where(alerts.c.id.in_([c.id for c in resolved]))
-                .values(resolved_notified_at=now)
-            )
-        sent.extend(group.members)
-    return sent
+    if notified:
+        conn.execute(
+            alerts.update().where(alerts.c.id.in_(sorted(notified))).values(notified_at=now)
+        )
+    if resolved_notified:
+        conn.execute(
+            alerts.update()
+            .where(alerts.c.id.in_(sorted(resolved_notified)))
+            .values(resolved_notified_at=now)
+        )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,52 +44,97 @@ def open_alert(conn: Connection, fp: str) -> Row[Any] | None:
     ).first()
 
 
-def fire(
-    conn: Connection,
-    *,
-    fp: str,
-    rule: str,
-    site: str,
-    severity: str,
-    labels: Mapping[str, str],
-    summary: str,
-    details: Mapping[str, Any],
-    at: datetime,
-) -> int:
-    """Open an alert for ``fp`` or refresh the open one; returns its id."""
-    current = open_alert(conn, fp)
-    if current is not None:
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One rule match to turn into an alert (new) or a refresh (open alert of the same fingerprint)."""
+
+    fp: str
+    rule: str
+    site: str
+    severity: str
+    labels: Mapping[str, str]
+    summary: str
+    details: Mapping[str, Any]
+    at: datetime
+
+
+def fire(conn: Connection, firings: Sequence[Firing]) -> None:
+    """Open or refresh the alerts for a batch of matches in a handful of statements."""
+    if not firings:
+        return
+    by_fp: dict[str, list[Firing]] = {}
+    for firing in firings:
+        by_fp.setdefault(firing.fp, []).append(firing)
+    current = {
+        row.fingerprint: row
+        for row in conn.execute(
+            sa.select(
+                alerts.c.id, alerts.c.fingerprint, alerts.c.event_count, alerts.c.last_seen_at
+            ).where(alerts.c.fingerprint.in_(sorted(by_fp)), alerts.c.state.in_(OPEN_STATES))
+        )
+    }
+    refreshed = []
+    created = []
+    for fp, matches in by_fp.items():
+        last = matches[-1]
+        row = current.get(fp)
+        if row is not None:
+            refreshed.append(
+                {
+                    "alert_id": row.id,
+                    "seen": max([as_utc(row.last_seen_at), *(m.at for m in matches)]),
+                    "count": row.event_count + len(matches),
+                    "summary": last.summary,
+                    "details": dict(last.details),
+                }
+            )
+            continue
+        first = matches[0]
+        created.append(
+            {
+                "fingerprint": fp,
+                "rule": first.rule,
+                "site": first.site,
+                "severity": first.severity,
+                "state": "firing",
+                "labels": dict(first.labels),
+                "summary": last.summary,
+                "details": dict(last.details),
+                "event_count": len(matches),
+                "starts_at": first.at,
+                "last_seen_at": max(m.at for m in matches),
+                "escalated_to": [],
+            }
+        )
+    if refreshed:
         conn.execute(
             alerts.update()
-            .where(alerts.c.id == current.id)
+            .where(alerts.c.id == sa.bindparam("alert_id"))
             .values(
-                last_seen_at=max(as_utc(current.last_seen_at), at),
-                event_count=current.event_count + 1,
-                summary=summary,
-                details=dict(details),
-            )
+                last_seen_at=sa.bindparam("seen"),
+                event_count=sa.bindparam("count"),
+                summary=sa.bindparam("summary"),
+                details=sa.bindparam("details"),
+            ),
+            refreshed,
         )
-        return int(current.id)
-    alert_id = conn.execute(
-        alerts.insert()
-        .values(
-            fingerprint=fp,
-            rule=rule,
-            site=site,
-            severity=severity,
-            state="firing",
-            labels=dict(labels),
-            summary=summary,
-            details=dict(details),
-            event_count=1,
-            starts_at=at,
-            last_seen_at=at,
-            escalated_to=[],
+    if created:
+        rows = conn.execute(
+            alerts.insert().returning(alerts.c.id, alerts.c.starts_at, alerts.c.summary), created
+        ).all()
+        conn.execute(
+            alert_history.insert(),
+            [
+                {
+                    "alert_id": r.id,
+                    "at": r.starts_at,
+                    "action": "fired",
+                    "actor": "rule",
+                    "detail": r.summary[:2000],
+                }
+                for r in rows
+            ],
         )
-        .returning(alerts.c.id)
-    ).scalar_one()
-    record(conn, alert_id, "fired", at=at, actor="rule", detail=summary)
-    return int(alert_id)
 
 
 def resolve(conn: Connection, alert_id: int, *, at: datetime, actor: str, reason: str) -> bool:

@@ -37,16 +37,15 @@ LEASE = timedelta(minutes=2)
 MONITOR_SITE = "monitor"
 
 
-def enqueue(
-    conn: Connection,
+def outbox_row(
     receiver: ReceiverConfig,
     *,
     group_key: str,
     reason: str,
     payload: dict[str, Any],
     now: datetime,
-) -> int:
-    """Queue one notification; quiet hours hold it until they end unless its severity bypasses them."""
+) -> dict[str, Any]:
+    """One notification row; quiet hours hold it until they end unless its severity bypasses them."""
     due = now
     quiet = receiver.quiet_hours
     severity = str(payload.get("severity", "warning"))
@@ -55,22 +54,22 @@ def enqueue(
         if release is not None:
             due = release
             payload = {**payload, "held_for_quiet_hours_until": release.isoformat()}
-    return int(
-        conn.execute(
-            notifications.insert()
-            .values(
-                receiver=receiver.name,
-                group_key=group_key,
-                reason=reason,
-                payload=payload,
-                state="pending",
-                attempts=0,
-                created_at=now,
-                next_attempt_at=due,
-            )
-            .returning(notifications.c.id)
-        ).scalar_one()
-    )
+    return {
+        "receiver": receiver.name,
+        "group_key": group_key,
+        "reason": reason,
+        "payload": payload,
+        "state": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": due,
+    }
+
+
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue notifications built by :func:`outbox_row` (one statement for the whole pass)."""
+    if rows:
+        conn.execute(notifications.insert(), list(rows))
 
 
 def max_severity(severities: Sequence[str]) -> str:
