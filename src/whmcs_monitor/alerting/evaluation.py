@@ -244,15 +244,21 @@ class Evaluator:
 
     def _expire_events(self, conn: Connection, rule: Rule, now: datetime) -> None:
         quiet = rule.resolve_after or self.resolve_timeout
-        for row in self._open(conn, rule.name):
-            if as_utc(row.last_seen_at) + quiet <= now:
-                state.resolve(
-                    conn,
-                    row.id,
-                    at=now,
-                    actor="rule",
-                    reason=f"no new event for {format_duration(quiet)}",
-                )
+        expired = conn.execute(
+            sa.select(alerts.c.id).where(
+                alerts.c.rule == rule.name,
+                alerts.c.state.in_(state.OPEN_STATES),
+                alerts.c.last_seen_at <= now - quiet,
+            )
+        )
+        for row in expired.all():
+            state.resolve(
+                conn,
+                row.id,
+                at=now,
+                actor="rule",
+                reason=f"no new event for {format_duration(quiet)}",
+            )
 
     def _expire_counts(self, conn: Connection, rule: Rule, now: datetime) -> None:
         assert rule.count is not None

@@ -138,6 +138,18 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
 Render = Callable[[ReceiverConfig, Sequence[dict[str, Any]]], Message]
 
 
+@dataclass
+class Attempt:
+    """One send of one message (a notification or a digest of several) and how it ended."""
+
+    rows: list[sa.Row[Any]]
+    outcome: str  # delivered | retry | dead
+    at: datetime
+    elapsed_ms: int = 0
+    status: int | None = None
+    error: str | None = None
+
+
 def deliver(
     db: Database,
     receivers: Sequence[ReceiverConfig],
@@ -152,18 +164,14 @@ def deliver(
     for batch in claim(db, now=now):
         receiver = by_name.get(batch.receiver)
         if receiver is None:
-            _finish(
-                db,
-                batch,
-                None,
-                "dead",
-                f"receiver {batch.receiver} is no longer configured",
-                0,
+            gone = f"receiver {batch.receiver} is no longer configured"
+            _record(
+                db, batch.receiver, None, [Attempt(batch.rows, "dead", utcnow(), error=gone)], []
             )
             continue
         budget = receiver.max_per_minute - _sent_last_minute(db, receiver.name, now)
         if budget <= 0:  # rate limited: the rows wait, and go out later as one digest
-            _release(db, batch.rows)
+            _record(db, receiver.name, receiver, [], batch.rows)
             continue
         delivered += _send_batch(db, receiver, receiver.channel(), batch, render, budget)
     return delivered
@@ -189,91 +197,82 @@ def _send_batch(
     render: Render,
     budget: int,
 ) -> int:
-    """Send in order; a backlog, or more rows than the rate limit allows, becomes one digest."""
+    """Send in order, then record every attempt in one transaction.
+
+    A backlog, or more rows than the rate limit allows, becomes one digest. After a failure the
+    rest of the batch waits, so nothing overtakes the failed message.
+    """
     rows = batch.rows
     coalesce = len(rows) >= receiver.coalesce_after or len(rows) > budget
     groups = [rows] if coalesce else [[row] for row in rows]
-    sent = 0
+    attempts: list[Attempt] = []
+    waiting: list[sa.Row[Any]] = []
     for index, group in enumerate(groups):
-        message = render(
-            receiver, [dict(row.payload) | {"notification_id": row.id} for row in group]
-        )
+        payloads = [dict(row.payload) | {"notification_id": row.id} for row in group]
         started = time.monotonic()
         try:
-            channel.send(message, delivery_id="-".join(str(row.id) for row in group))
+            channel.send(render(receiver, payloads), delivery_id="-".join(str(r.id) for r in group))
         except DeliveryError as exc:
-            elapsed = int((time.monotonic() - started) * 1000)
-            attempts = group[0].attempts + 1
-            dead = exc.permanent or attempts >= receiver.max_attempts
-            _finish(
-                db,
-                Batch(batch.receiver, group),
-                exc.status,
-                "dead" if dead else "retry",
-                str(exc),
-                elapsed,
-                receiver,
+            dead = exc.permanent or group[0].attempts + 1 >= receiver.max_attempts
+            attempts.append(
+                Attempt(
+                    group, "dead" if dead else "retry", utcnow(), _ms(started), exc.status, str(exc)
+                )
             )
-            # Keep the receiver's order: what follows waits for the failed message.
-            rest = [row for later in groups[index + 1 :] for row in later]
-            if rest:
-                _release(db, rest)
-            return sent
-        elapsed = int((time.monotonic() - started) * 1000)
-        _finish(db, Batch(batch.receiver, group), None, "delivered", None, elapsed)
-        sent += len(group)
-    return sent
+            waiting = [row for later in groups[index + 1 :] for row in later]
+            break
+        attempts.append(Attempt(group, "delivered", utcnow(), _ms(started)))
+    _record(db, receiver.name, receiver, attempts, waiting)
+    return sum(len(a.rows) for a in attempts if a.outcome == "delivered")
 
 
-def _release(db: Database, rows: Sequence[sa.Row[Any]]) -> None:
-    with db.write() as conn:
-        conn.execute(
-            notifications.update()
-            .where(notifications.c.id.in_([r.id for r in rows]))
-            .values(state="pending", lease_until=None)
-        )
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
 
 
-def _finish(
+def _record(
     db: Database,
-    batch: Batch,
-    status: int | None,
-    outcome: str,
-    error: str | None,
-    elapsed_ms: int,
-    receiver: ReceiverConfig | None = None,
+    receiver_name: str,
+    receiver: ReceiverConfig | None,
+    attempts: Sequence[Attempt],
+    waiting: Sequence[sa.Row[Any]],
 ) -> None:
-    ids = [row.id for row in batch.rows]
-    attempt = batch.rows[0].attempts + 1
-    finished = utcnow()
     with db.write() as conn:
-        values: dict[str, Any] = {
-            "attempts": notifications.c.attempts + 1,
-            "lease_until": None,
-            "last_error": error,
-        }
-        if outcome == "delivered":
-            values.update(state="delivered", delivered_at=finished)
-        elif outcome == "dead":
-            values.update(state="dead")
-        else:
-            assert receiver is not None
-            values.update(state="pending", next_attempt_at=finished + backoff(receiver, attempt))
-        conn.execute(notifications.update().where(notifications.c.id.in_(ids)).values(**values))
-        conn.execute(
-            deliveries.insert().values(
-                receiver=batch.receiver,
-                notification_ids=ids,
-                attempt=attempt,
-                at=finished,
-                outcome=outcome,
-                status=status,
-                error=error,
-                duration_ms=elapsed_ms,
+        for attempt in attempts:
+            ids = [row.id for row in attempt.rows]
+            number = attempt.rows[0].attempts + 1
+            values: dict[str, Any] = {
+                "attempts": notifications.c.attempts + 1,
+                "lease_until": None,
+                "last_error": attempt.error,
+                "state": "pending" if attempt.outcome == "retry" else attempt.outcome,
+            }
+            if attempt.outcome == "delivered":
+                values["delivered_at"] = attempt.at
+            elif attempt.outcome == "retry":
+                assert receiver is not None
+                values["next_attempt_at"] = attempt.at + backoff(receiver, number)
+            conn.execute(notifications.update().where(notifications.c.id.in_(ids)).values(**values))
+            conn.execute(
+                deliveries.insert().values(
+                    receiver=receiver_name,
+                    notification_ids=ids,
+                    attempt=number,
+                    at=attempt.at,
+                    outcome=attempt.outcome,
+                    status=attempt.status,
+                    error=attempt.error,
+                    duration_ms=attempt.elapsed_ms,
+                )
             )
-        )
-        if outcome == "dead":
-            _raise_dead_letter(conn, batch.receiver, ids, error or "", finished)
+            if attempt.outcome == "dead":
+                _raise_dead_letter(conn, receiver_name, ids, attempt.error or "", attempt.at)
+        if waiting:
+            conn.execute(
+                notifications.update()
+                .where(notifications.c.id.in_([r.id for r in waiting]))
+                .values(state="pending", lease_until=None)
+            )
 
 
 def _raise_dead_letter(
