@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from whmcs_monitor.alerting.candidates import Candidate
+from whmcs_monitor.alerting.candidates import Candidate, details_for
 from whmcs_monitor.alerting.grouping import payload
 from whmcs_monitor.alerting.matchers import matches_all
 from whmcs_monitor.alerting.state import record
@@ -39,6 +39,7 @@ def escalate(
         step = row.escalation_step
         reached = list(row.escalated_to)
         age = now - as_utc(row.starts_at)
+        details = details_for(conn, [row.id])
         while step < len(policy.steps) and age >= policy.steps[step].after:
             target = policy.steps[step]
             receiver = settings.alerting.receiver(target.receiver)
@@ -52,7 +53,12 @@ def escalate(
                             group_key=f"esc:{row.id}",
                             reason=reason,
                             payload=payload(
-                                settings, receiver.name, {"alert": str(row.id)}, reason, [row]
+                                settings,
+                                receiver.name,
+                                {"alert": str(row.id)},
+                                reason,
+                                [row],
+                                details,
                             ),
                             now=now,
                         )
@@ -85,6 +91,7 @@ def _notify_resolved(
     row = candidate.row
     if row.escalation_step == 0:
         return
+    details = details_for(conn, [row.id])
     for name in row.escalated_to:
         receiver = settings.alerting.receiver(name)
         if receiver is not None:
@@ -96,7 +103,7 @@ def _notify_resolved(
                         group_key=f"esc:{row.id}",
                         reason="alert resolved",
                         payload=payload(
-                            settings, name, {"alert": str(row.id)}, "alert resolved", [row]
+                            settings, name, {"alert": str(row.id)}, "alert resolved", [row], details
                         ),
                         now=now,
                     )

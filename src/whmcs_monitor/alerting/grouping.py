@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,13 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from whmcs_monitor.alerting.candidates import Candidate
+from whmcs_monitor.alerting.candidates import Candidate, details_for
 from whmcs_monitor.alerting.links import alert_links
 from whmcs_monitor.alerting.routing import Route, routes_for
 from whmcs_monitor.alerting.tables import alert_groups, alerts
 from whmcs_monitor.config import Settings
 from whmcs_monitor.lib.timeutil import as_utc
 from whmcs_monitor.notify import outbox
+from whmcs_monitor.notify.receivers import ReceiverConfig
 from whmcs_monitor.notify.templates import PAYLOAD_VERSION
 
 MAX_ALERTS_PER_MESSAGE = 50
@@ -79,8 +80,7 @@ def assign(root: Route, candidates: Sequence[Candidate]) -> dict[str, Group]:
     return groups
 
 
-def alert_document(settings: Settings, row: Any) -> dict[str, Any]:
-    details = dict(row.details or {})
+def alert_document(settings: Settings, row: Any, details: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "status": "resolved" if row.state == "resolved" else "firing",
@@ -104,7 +104,10 @@ def payload(
     group_labels: dict[str, str],
     reason: str,
     rows: Sequence[Any],
+    details: Mapping[int, Mapping[str, Any]],
 ) -> dict[str, Any]:
+    """The versioned document a notification carries (``details`` by alert id, see
+    :func:`~whmcs_monitor.alerting.candidates.details_for`)."""
     shown = list(rows)[:MAX_ALERTS_PER_MESSAGE]
     return {
         "version": PAYLOAD_VERSION,
@@ -116,7 +119,7 @@ def payload(
             [r.severity for r in rows if r.state != "resolved"] or [r.severity for r in rows]
         ),
         "group_labels": group_labels,
-        "alerts": [alert_document(settings, r) for r in shown],
+        "alerts": [alert_document(settings, r, details.get(r.id, {})) for r in shown],
         "truncated": max(0, len(rows) - len(shown)),
     }
 
@@ -159,7 +162,7 @@ def flush(
     if gone:
         conn.execute(alert_groups.delete().where(alert_groups.c.key.in_(sorted(gone))))
     created: list[dict[str, Any]] = []
-    queued: list[dict[str, Any]] = []
+    due: list[tuple[Group, str, ReceiverConfig, list[Any]]] = []
     sent_groups: list[dict[str, Any]] = []
     notified: set[int] = set()
     resolved_notified: set[int] = set()
@@ -175,17 +178,23 @@ def flush(
         if reason is None or receiver is None:
             continue
         rows = [c.row for c in group.members if not c.resolved or c.owes_resolved_notice]
-        document = payload(settings, receiver.name, group.labels, reason, rows)
-        queued.append(
-            outbox.outbox_row(
-                receiver, group_key=group.key, reason=reason, payload=document, now=now
-            )
-        )
+        due.append((group, reason, receiver, rows))
         sent_groups.append({"k": group.key, "firing": sorted(firing)})
         notified |= {c.id for c in group.members if not c.resolved and c.row.notified_at is None}
         resolved_notified |= {c.id for c in resolved}
     if created:
         conn.execute(alert_groups.insert(), created)
+    details = details_for(conn, (r.id for *_, rows in due for r in rows[:MAX_ALERTS_PER_MESSAGE]))
+    queued = [
+        outbox.outbox_row(
+            receiver,
+            group_key=group.key,
+            reason=reason,
+            payload=payload(settings, receiver.name, group.labels, reason, rows, details),
+            now=now,
+        )
+        for group, reason, receiver, rows in due
+    ]
     outbox.enqueue(conn, queued)
     if sent_groups:
         conn.execute(
