@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -99,7 +98,6 @@ class AlertingConfig(_Section):
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     escalations: list[EscalationPolicy] = Field(default_factory=list)
-    digest: Literal["off", "daily", "weekly"] = "off"
 
     @field_validator("evaluation_interval")
     @classmethod
