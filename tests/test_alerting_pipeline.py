@@ -234,3 +234,31 @@ def test_quiet_hours_hold_a_warning_but_let_a_critical_alert_through(
     }
     assert due["critical"] == (T0 + timedelta(seconds=30)).replace(tzinfo=None)
     assert due["error"] == T0.replace(hour=17, tzinfo=None)
+
+
+def test_by_default_an_unreachable_whmcs_database_inhibits_the_alerts_polled_from_it(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    rules = """
+rules:
+  - name: whmcs-database-unreachable
+    match: {kinds: [system.database_unreachable]}
+    severity: critical
+  - name: cron-errors
+    match: {kinds: [cron.not_running]}
+  - name: refunds
+    match: {kinds: [invoice.refunded]}
+"""
+    engine = engine_with_rules(
+        database_url, db, tmp_path / "r.yaml", rules, receivers=[hook_receiver()], route=ROUTE
+    )
+    store_events(
+        db,
+        ("system.database_unreachable", {"error": "Connection refused"}, T0),
+        ("cron.not_running", {}, T0),
+        ("invoice.refunded", {"invoiceid": 4}, T0),
+    )
+    engine.step(now=T0 + timedelta(minutes=1))
+    held = {a["rule"]: a["suppressed"] for a in alert_rows(db)}
+    assert held["cron-errors"].endswith("through inhibit rule whmcs-database-down")
+    assert held["whmcs-database-unreachable"] is None and held["refunds"] is None

@@ -74,6 +74,29 @@ class MaintenanceWindow(_Section):
         return self
 
 
+def default_inhibit_rules() -> list[InhibitRule]:
+    """A provisioning server that is down mutes module failures on it; the WHMCS database being
+    unreachable mutes the alerts polled from it (both rules are in the default pack)."""
+    return [
+        InhibitRule.model_validate(
+            {
+                "name": "server-down",
+                "source": ["rule=server-api-down"],
+                "target": ["rule=module-command-failed"],
+                "equal": ["site", "server"],
+            }
+        ),
+        InhibitRule.model_validate(
+            {
+                "name": "whmcs-database-down",
+                "source": ["rule=whmcs-database-unreachable"],
+                "target": ["source=poll"],
+                "equal": ["site"],
+            }
+        ),
+    ]
+
+
 class EscalationStep(_Section):
     after: Duration
     receiver: str
@@ -95,7 +118,7 @@ class AlertingConfig(_Section):
     link_secret: SecretStr | None = None
     receivers: list[ReceiverConfig] = Field(default_factory=list)
     route: RouteConfig = Field(default_factory=RouteConfig)
-    inhibit_rules: list[InhibitRule] = Field(default_factory=list)
+    inhibit_rules: list[InhibitRule] = Field(default_factory=default_inhibit_rules)
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     escalations: list[EscalationPolicy] = Field(default_factory=list)
 
