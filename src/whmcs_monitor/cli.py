@@ -452,3 +452,7 @@ for _command in ANALYTICS_COMMANDS:
 from whmcs_monitor.checks.cli import check_command  # noqa: E402  (it imports this module)
 
 main.add_command(check_command)
+from whmcs_monitor.alerting.cli import COMMANDS as ALERTING_COMMANDS  # noqa: E402
+
+for command in ALERTING_COMMANDS:
+    main.add_command(command)

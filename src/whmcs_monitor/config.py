@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from whmcs_monitor.alerting.config import AlertingConfig
 from whmcs_monitor.analytics.config import AnalyticsConfig
 from whmcs_monitor.checks.config import ChecksConfig
 from whmcs_monitor.errors import ConfigError
@@ -157,6 +158,7 @@ class Settings(_Section):
     files: FilesConfig = Field(default_factory=FilesConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from whmcs_monitor.alerting.engine import Engine
 from whmcs_monitor.analytics.worker import interval as analytics_interval
 from whmcs_monitor.analytics.worker import refresh_all as analytics_refresh
 from whmcs_monitor.checks.worker import HEARTBEAT_SWEEP, run_checks, sweep_heartbeats
@@ -29,7 +30,11 @@ def _store_maintenance(services: Services) -> None:
 
 
 def background_workers(services: Services) -> list[Worker]:
+    engine = Engine(services.settings, services.db)
+    interval = services.settings.alerting.evaluation_interval
     return [
+        ("alerting", lambda: every(interval, engine.step, name="alert evaluation")),
+        ("notify", lambda: every(interval, engine.deliver, name="notification delivery")),
         (
             "store-maintenance",
             lambda: every(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from whmcs_monitor import __version__
+from whmcs_monitor.alerting.routes import router as alerting_router
 from whmcs_monitor.checks.routes import router as checks_router
 from whmcs_monitor.config import Settings
 from whmcs_monitor.demo.simulator import run_simulator
@@ -58,4 +59,5 @@ def create_app(settings: Settings, *, demo: bool = False) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(ingest_router)
     app.include_router(checks_router)
+    app.include_router(alerting_router)
     return app

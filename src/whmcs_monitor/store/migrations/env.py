@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import whmcs_monitor.alerting.tables
 import whmcs_monitor.files.tables
 import whmcs_monitor.sources.tables  # noqa: F401
 from whmcs_monitor.checks import tables as _checks_tables  # noqa: F401

@@ -1,0 +1,241 @@
+"""End-to-end alert latency: signed ingest → rule → outbox → a webhook on loopback.
+
+Starts `whmcs-monitor run --no-demo` in a subprocess with one rule (each refunded invoice is its
+own alert, group_wait 0) and a webhook receiver in this process, sends one signed event per
+request at a steady rate, and prints p50/p99 of the time from the start of the ingest request to
+the notification's arrival. Baselines measured in the same run: a direct POST to the same
+webhook receiver (the HTTP floor) and the ingest request alone (until its 202).
+
+    python bench/e2e_latency.py [--rate 200] [--seconds 10] [--postgres] [--time-limit 90]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+from support import create_pg_database, drop_pg_database, free_port, postgres_available  # noqa: E402
+from whmcs_monitor.lib.signing import sign  # noqa: E402
+
+SECRET = "bench-secret-" + "e" * 40
+SITE = "bench"
+RULES = "rules: [{name: bench, match: {kinds: [invoice.refunded]}, group_by: [subjects.invoice], severity: warning}]"
+
+
+class Arrivals:
+    """The webhook receiver: the arrival time of each invoice's notification."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                now = time.time()
+                doc = json.loads(body)
+                for note in doc.get("notifications", [doc]):
+                    for alert in note.get("alerts", []):
+                        key = alert["labels"].get("invoice") or alert["summary"]
+                        with owner.lock:
+                            owner.times.setdefault(key, now)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def paced(rate: int, count: int, job: Any) -> None:
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for i in range(count):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(job, i)
+
+
+def baseline(arrivals: Arrivals, rate: int, count: int) -> list[float]:
+    client = httpx.Client()
+    sent: dict[str, float] = {}
+
+    def post(i: int) -> None:
+        key = f"base-{i}"
+        sent[key] = time.time()
+        client.post(arrivals.url, json={"alerts": [{"labels": {"invoice": key}, "summary": key}]})
+
+    paced(rate, count, post)
+    client.close()
+    return [arrivals.times[k] - t for k, t in sent.items() if k in arrivals.times]
+
+
+def start_service(
+    tmp: Path, database_url: str, hook_url: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    (tmp / "rules.yaml").write_text(RULES)
+    config = {
+        "data_dir": str(tmp),
+        "log_level": "warning",
+        "database": {"url": database_url},
+        "demo": {"enabled": "off"},
+        "sites": [{"id": SITE, "secret": SECRET}],
+        "alerting": {
+            "default_rules": False,
+            "rule_files": ["rules.yaml"],
+            "evaluation_interval": 0.1,
+            "receivers": [
+                {
+                    "name": "bench",
+                    "webhook": {"url": hook_url},
+                    "coalesce_after": 1000,
+                    "max_per_minute": 10000,
+                }
+            ],
+            "route": {"receiver": "bench", "group_by": ["rule", "invoice"], "group_wait": "0s"},
+        },
+    }
+    (tmp / "config.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "whmcs_monitor",
+            "--config",
+            str(tmp / "config.yaml"),
+            "run",
+            "--no-demo",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/readyz", timeout=0.5).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("the service did not start")
+
+
+def load(url: str, rate: int, count: int) -> tuple[dict[str, float], list[float]]:
+    client = httpx.Client(limits=httpx.Limits(max_connections=16))
+    sent: dict[str, float] = {}
+    ingest: list[float] = []
+
+    def post(i: int) -> None:
+        invoice = str(100_000 + i)
+        event = {
+            "id": str(uuid.uuid4()),
+            "hook": "InvoiceRefunded",
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "vars": {"invoiceid": int(invoice), "amount": "1.00"},
+        }
+        body = json.dumps({"events": [event]}).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-WHMCS-Monitor-Site": SITE,
+            "X-WHMCS-Monitor-Timestamp": stamp,
+            "X-WHMCS-Monitor-Signature": sign(SECRET.encode(), stamp, body),
+        }
+        started = time.time()
+        sent[invoice] = started
+        response = client.post(url + "/api/v1/ingest", content=body, headers=headers)
+        ingest.append(time.time() - started)
+        if response.status_code != 202:
+            print(f"ingest answered {response.status_code}: {response.text}", file=sys.stderr)
+
+    paced(rate, count, post)
+    client.close()
+    return sent, ingest
+
+
+def run(database_url: str, label: str, rate: int, seconds: int, time_limit: float) -> None:
+    count = rate * seconds
+    arrivals = Arrivals()
+    floor = baseline(arrivals, rate, min(count, rate * 3))
+    with tempfile.TemporaryDirectory(prefix="wm-e2e-") as tmp:
+        proc, url = start_service(Path(tmp), database_url, arrivals.url)
+        try:
+            sent, ingest = load(url, rate, count)
+            deadline = time.monotonic() + time_limit
+            while time.monotonic() < deadline and not all(k in arrivals.times for k in sent):
+                time.sleep(0.1)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    latencies = [arrivals.times[k] - t for k, t in sent.items() if k in arrivals.times]
+    print(f"\n== {label}: {count} events at {rate}/s ==")
+    print(
+        f"baseline direct webhook POST  p50 {pct(floor, 0.5):7.1f} ms  p99 {pct(floor, 0.99):7.1f} ms"
+    )
+    print(
+        f"ingest until 202              p50 {pct(ingest, 0.5):7.1f} ms  p99 {pct(ingest, 0.99):7.1f} ms"
+    )
+    if latencies:
+        print(
+            f"ingest -> webhook (e2e)       p50 {pct(latencies, 0.5):7.1f} ms  p99 {pct(latencies, 0.99):7.1f} ms  mean {statistics.mean(latencies) * 1000:.1f} ms"
+        )
+    print(f"notifications received        {len(latencies)}/{count}  (target: p99 <= 500 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--postgres", action="store_true", help="Also run on PostgreSQL when reachable."
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=60.0, help="Seconds to wait for stragglers."
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite:///{tmp}/bench.db", "SQLite", args.rate, args.seconds, args.time_limit)
+    if args.postgres and postgres_available():
+        url, name = create_pg_database()
+        try:
+            run(url, "PostgreSQL", args.rate, args.seconds, args.time_limit)
+        finally:
+            drop_pg_database(name)
+
+
+if __name__ == "__main__":
+    main()

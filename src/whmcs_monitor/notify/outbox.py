@@ -1,0 +1,290 @@
+"""The outbox: notifications are rows first, then a dispatcher delivers them with retries.
+
+A row goes pending → sending → delivered, or back to pending with exponential backoff and
+jitter, or to dead when the receiver refused it for good or too many attempts failed (which
+stores a ``notify.delivery_failed`` event, so the failure raises an alert of its own). Every
+attempt is written to ``deliveries``. Each receiver's rows go out in id order, so an alert's
+resolved notice never overtakes its firing notice; rows that piled up while a receiver was down
+are coalesced into one digest message instead of a burst.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from whmcs_monitor.alerting.tables import deliveries, notifications
+from whmcs_monitor.catalog import load_catalog
+from whmcs_monitor.events.normalize import build_event
+from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.notify.errors import DeliveryError
+from whmcs_monitor.notify.message import Message
+from whmcs_monitor.notify.receivers import SEVERITY_ORDER, Channel, ReceiverConfig
+from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.events import insert_events
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+MONITOR_SITE = "monitor"
+
+
+def outbox_row(
+    receiver: ReceiverConfig,
+    *,
+    group_key: str,
+    reason: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """One notification row; quiet hours hold it until they end unless its severity bypasses them."""
+    due = now
+    quiet = receiver.quiet_hours
+    severity = str(payload.get("severity", "warning"))
+    if quiet is not None and not quiet.bypassed_by(severity):
+        release = quiet.release_time(now)
+        if release is not None:
+            due = release
+            payload = {**payload, "held_for_quiet_hours_until": release.isoformat()}
+    return {
+        "receiver": receiver.name,
+        "group_key": group_key,
+        "reason": reason,
+        "payload": payload,
+        "state": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": due,
+    }
+
+
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue notifications built by :func:`outbox_row` (one statement for the whole pass)."""
+    if rows:
+        conn.execute(notifications.insert(), list(rows))
+
+
+def max_severity(severities: Sequence[str]) -> str:
+    ranked = [s for s in severities if s in SEVERITY_ORDER]
+    return max(ranked, key=SEVERITY_ORDER.index) if ranked else "warning"
+
+
+def backoff(receiver: ReceiverConfig, attempts: int) -> timedelta:
+    """Exponential backoff with full jitter, capped at the receiver's ``backoff_max``."""
+    ceiling = min(receiver.backoff_max, receiver.backoff_base * (2 ** min(attempts - 1, 20)))
+    return timedelta(seconds=random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds()))
+
+
+@dataclass
+class Batch:
+    receiver: str
+    rows: list[sa.Row[Any]]
+
+
+def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
+    """Take the due rows of each receiver that nobody else is delivering, in id order.
+
+    Race: two instances sharing PostgreSQL could both pick the same pending rows and send them
+    twice. ``FOR UPDATE SKIP LOCKED`` gives each row to one instance; and a receiver whose oldest
+    undelivered row we did not get (another instance holds it or is sending it) is skipped as a
+    whole, so its rows never go out of order. On SQLite the single writer serializes claims.
+    """
+    with db.write() as conn:
+        conn.execute(  # a crashed instance's lease ran out: offer its rows again
+            notifications.update()
+            .where(notifications.c.state == "sending", notifications.c.lease_until < now)
+            .values(state="pending", lease_until=None)
+        )
+        stmt = (
+            sa.select(notifications)
+            .where(notifications.c.state == "pending", notifications.c.next_attempt_at <= now)
+            .order_by(notifications.c.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        by_receiver: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+        for row in conn.execute(stmt):
+            by_receiver[row.receiver].append(row)
+        heads: dict[str, int] = {
+            name: first
+            for name, first in conn.execute(
+                sa.select(notifications.c.receiver, sa.func.min(notifications.c.id))
+                .where(notifications.c.state.in_(("pending", "sending")))
+                .group_by(notifications.c.receiver)
+            )
+        }
+        batches = [
+            Batch(name, rows) for name, rows in by_receiver.items() if rows[0].id == heads.get(name)
+        ]
+        ids = [row.id for batch in batches for row in batch.rows]
+        if ids:
+            conn.execute(
+                notifications.update()
+                .where(notifications.c.id.in_(ids))
+                .values(state="sending", lease_until=now + LEASE)
+            )
+        return batches
+
+
+Render = Callable[[ReceiverConfig, Sequence[dict[str, Any]]], Message]
+
+
+@dataclass
+class Attempt:
+    """One send of one message (a notification or a digest of several) and how it ended."""
+
+    rows: list[sa.Row[Any]]
+    outcome: str  # delivered | retry | dead
+    at: datetime
+    elapsed_ms: int = 0
+    status: int | None = None
+    error: str | None = None
+
+
+def deliver(
+    db: Database,
+    receivers: Sequence[ReceiverConfig],
+    render: Render,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """One dispatcher pass: claim, send, record. Returns the number of notifications delivered."""
+    now = now or utcnow()
+    by_name = {r.name: r for r in receivers}
+    delivered = 0
+    for batch in claim(db, now=now):
+        receiver = by_name.get(batch.receiver)
+        if receiver is None:
+            gone = f"receiver {batch.receiver} is no longer configured"
+            _record(
+                db, batch.receiver, None, [Attempt(batch.rows, "dead", utcnow(), error=gone)], []
+            )
+            continue
+        budget = receiver.max_per_minute - _sent_last_minute(db, receiver.name, now)
+        if budget <= 0:  # rate limited: the rows wait, and go out later as one digest
+            _record(db, receiver.name, receiver, [], batch.rows)
+            continue
+        delivered += _send_batch(db, receiver, receiver.channel(), batch, render, budget)
+    return delivered
+
+
+def _sent_last_minute(db: Database, receiver: str, now: datetime) -> int:
+    with db.read() as conn:
+        count = conn.scalar(
+            sa.select(sa.func.count()).where(
+                deliveries.c.receiver == receiver,
+                deliveries.c.outcome == "delivered",
+                deliveries.c.at > now - timedelta(minutes=1),
+            )
+        )
+    return int(count or 0)
+
+
+def _send_batch(
+    db: Database,
+    receiver: ReceiverConfig,
+    channel: Channel,
+    batch: Batch,
+    render: Render,
+    budget: int,
+) -> int:
+    """Send in order, then record every attempt in one transaction.
+
+    A backlog, or more rows than the rate limit allows, becomes one digest. After a failure the
+    rest of the batch waits, so nothing overtakes the failed message.
+    """
+    rows = batch.rows
+    coalesce = len(rows) >= receiver.coalesce_after or len(rows) > budget
+    groups = [rows] if coalesce else [[row] for row in rows]
+    attempts: list[Attempt] = []
+    waiting: list[sa.Row[Any]] = []
+    for index, group in enumerate(groups):
+        payloads = [dict(row.payload) | {"notification_id": row.id} for row in group]
+        started = time.monotonic()
+        try:
+            channel.send(render(receiver, payloads), delivery_id="-".join(str(r.id) for r in group))
+        except DeliveryError as exc:
+            dead = exc.permanent or group[0].attempts + 1 >= receiver.max_attempts
+            attempts.append(
+                Attempt(
+                    group, "dead" if dead else "retry", utcnow(), _ms(started), exc.status, str(exc)
+                )
+            )
+            waiting = [row for later in groups[index + 1 :] for row in later]
+            break
+        attempts.append(Attempt(group, "delivered", utcnow(), _ms(started)))
+    _record(db, receiver.name, receiver, attempts, waiting)
+    return sum(len(a.rows) for a in attempts if a.outcome == "delivered")
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _record(
+    db: Database,
+    receiver_name: str,
+    receiver: ReceiverConfig | None,
+    attempts: Sequence[Attempt],
+    waiting: Sequence[sa.Row[Any]],
+) -> None:
+    with db.write() as conn:
+        for attempt in attempts:
+            ids = [row.id for row in attempt.rows]
+            number = attempt.rows[0].attempts + 1
+            values: dict[str, Any] = {
+                "attempts": notifications.c.attempts + 1,
+                "lease_until": None,
+                "last_error": attempt.error,
+                "state": "pending" if attempt.outcome == "retry" else attempt.outcome,
+            }
+            if attempt.outcome == "delivered":
+                values["delivered_at"] = attempt.at
+            elif attempt.outcome == "retry":
+                assert receiver is not None
+                values["next_attempt_at"] = attempt.at + backoff(receiver, number)
+            conn.execute(notifications.update().where(notifications.c.id.in_(ids)).values(**values))
+            conn.execute(
+                deliveries.insert().values(
+                    receiver=receiver_name,
+                    notification_ids=ids,
+                    attempt=number,
+                    at=attempt.at,
+                    outcome=attempt.outcome,
+                    status=attempt.status,
+                    error=attempt.error,
+                    duration_ms=attempt.elapsed_ms,
+                )
+            )
+            if attempt.outcome == "dead":
+                _raise_dead_letter(conn, receiver_name, ids, attempt.error or "", attempt.at)
+        if waiting:
+            conn.execute(
+                notifications.update()
+                .where(notifications.c.id.in_([r.id for r in waiting]))
+                .values(state="pending", lease_until=None)
+            )
+
+
+def _raise_dead_letter(
+    conn: Connection, receiver: str, ids: Sequence[int], error: str, at: datetime
+) -> None:
+    entry = load_catalog().get("notify.delivery_failed")
+    event = build_event(
+        entry,
+        site=MONITOR_SITE,
+        data={"receiver": receiver, "error": error, "notification_ids": list(ids)},
+        occurred_at=at,
+        event_id=f"notify:dead:{ids[0]}",
+    )
+    insert_events(conn, [event])
+    log.warning("notification(s) %s to %s moved to dead letter: %s", list(ids), receiver, error)

@@ -1,0 +1,318 @@
+"""The signed webhook channel and the outbox against a real local HTTP receiver."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerting_fixtures import (
+    T0,
+    WebhookReceiver,
+    alert_rows,
+    engine_with_rules,
+    outbox_rows,
+    store_events,
+    stored_text,
+)
+from whmcs_monitor.alerting import state
+from whmcs_monitor.lib.signing import verify
+from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.notify import outbox
+from whmcs_monitor.notify.templates import render
+from whmcs_monitor.store.db import Database
+
+URL_TOKEN = "T0KEN-in-the-url-5f2a9"
+RULES = """
+rules:
+  - name: refunds
+    match: {kinds: [invoice.refunded]}
+    group_by: [subjects.invoice]
+    severity: warning
+  - name: notification-dead-letter
+    match: {kinds: [notify.delivery_failed]}
+    group_by: [receiver]
+    severity: error
+"""
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    yield server
+    server.close()
+
+
+def _engine(database_url: str, db: Database, tmp_path: Path, url: str, **receiver: Any) -> Any:
+    hook = {
+        "name": "hook",
+        "webhook": {"url": url, "secret": "hook-signing-secret"},
+        "backoff_base": "1s",
+        **receiver,
+    }
+    route = {
+        "receiver": "hook",
+        "group_by": ["rule", "invoice"],
+        "group_wait": "0s",
+        "group_interval": "0s",
+    }
+    return engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "rules.yaml",
+        RULES,
+        receivers=[hook],
+        route=route,
+        resolve_timeout="1d",
+    )
+
+
+def _refund(invoice: int, minute: int = 0) -> tuple[str, dict[str, Any], Any]:
+    return (
+        "invoice.refunded",
+        {"invoiceid": invoice, "amount": "10.00"},
+        T0 + timedelta(minutes=minute),
+    )
+
+
+def _deliver_until_idle(engine: Any, rounds: int = 20) -> None:
+    for i in range(rounds):
+        engine.deliver(now=utcnow() + timedelta(minutes=i))
+
+
+def test_a_webhook_gets_a_signed_versioned_payload(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook")
+    store_events(db, _refund(42))
+    engine.step(now=T0)
+    assert engine.deliver() == 1
+    (post,) = receiver.received
+    headers = {k.lower(): v for k, v in post.headers.items()}
+    assert verify(
+        b"hook-signing-secret",
+        headers["x-whmcs-monitor-timestamp"],
+        post.body,
+        headers["x-whmcs-monitor-signature"],
+    )
+    doc = post.json()
+    assert (doc["version"], doc["type"], doc["status"], doc["reason"]) == (
+        "1",
+        "alerts",
+        "firing",
+        "first notification",
+    )
+    (alert,) = doc["alerts"]
+    assert alert["rule"] == "refunds" and alert["labels"]["invoice"] == "42"
+    assert alert["links"]["alert"].endswith(f"/alerts/{alert['id']}")
+    assert "token=" in alert["links"]["ack"]
+
+
+def test_a_5xx_is_retried_with_backoff_and_then_delivered(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    receiver = WebhookReceiver([503])
+    try:
+        engine = _engine(database_url, db, tmp_path, receiver.url + "/hook")
+        store_events(db, _refund(1))
+        engine.step(now=T0)
+        assert engine.deliver() == 0
+        (row,) = outbox_rows(db)
+        assert (row["state"], row["attempts"], row["last_error"]) == (
+            "pending",
+            1,
+            f"webhook http://127.0.0.1:{receiver.server.server_address[1]}/… answered HTTP 503",
+        )
+        assert engine.deliver() == 0  # the backoff has not elapsed yet
+        assert engine.deliver(now=utcnow() + timedelta(seconds=5)) == 1
+        assert receiver.attempts == 2 and len(receiver.received) == 1
+        from whmcs_monitor.alerting import queries
+
+        with db.read() as conn:
+            log = queries.list_deliveries(conn)
+        assert [(d["outcome"], d["status"], d["attempt"]) for d in reversed(log)] == [
+            ("retry", 503, 1),
+            ("delivered", None, 2),
+        ]
+    finally:
+        receiver.close()
+
+
+def test_a_permanent_4xx_goes_to_dead_letter_and_raises_its_own_alert(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    receiver = WebhookReceiver([410])
+    try:
+        engine = _engine(database_url, db, tmp_path, receiver.url + "/hook")
+        store_events(db, _refund(1))
+        engine.step(now=T0)
+        engine.deliver()
+        assert [r["state"] for r in outbox_rows(db)] == ["dead"]
+        assert receiver.attempts == 1
+        engine.step(now=T0 + timedelta(minutes=1))
+        dead = alert_rows(db, rule="notification-dead-letter")
+        assert [(a["labels"]["receiver"], a["state"]) for a in dead] == [("hook", "firing")]
+    finally:
+        receiver.close()
+
+
+def test_no_secret_reaches_the_stored_delivery_logs(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    receiver = WebhookReceiver([404])
+    try:
+        url = f"{receiver.url}/hooks/{URL_TOKEN}?token={URL_TOKEN}"
+        engine = _engine(database_url, db, tmp_path, url)
+        store_events(db, _refund(1))
+        engine.step(now=T0)
+        engine.deliver()
+        down = _engine(database_url, db, tmp_path, f"http://127.0.0.1:9/hooks/{URL_TOKEN}")
+        store_events(db, _refund(2))
+        down.step(now=T0)
+        down.deliver()
+        engine.step(now=T0 + timedelta(minutes=1))
+        text = stored_text(db)
+        assert "answered HTTP 404" in text and "ConnectError" in text
+        assert URL_TOKEN not in text and "hook-signing-secret" not in text
+    finally:
+        receiver.close()
+
+
+def test_a_receiver_down_for_a_while_gets_everything_once_in_order_per_alert(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    receiver = WebhookReceiver([503] * 4)
+    try:
+        engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", coalesce_after=50)
+        store_events(db, *[_refund(i) for i in range(1, 4)])
+        engine.step(now=T0)
+        engine.deliver()
+        for alert in alert_rows(db)[:2]:
+            with db.write() as conn:
+                state.resolve(
+                    conn, alert["id"], at=T0 + timedelta(minutes=1), actor="test", reason="done"
+                )
+        engine.step(now=T0 + timedelta(minutes=1))
+        _deliver_until_idle(engine)
+        assert {r["state"] for r in outbox_rows(db)} == {"delivered"}
+        seen = [
+            (a["id"], a["status"], n.get("notification_id"))
+            for post in receiver.received
+            for n in _notifications(post.json())
+            for a in n["alerts"]
+        ]
+        ids = [
+            n["notification_id"] for post in receiver.received for n in _notifications(post.json())
+        ]
+        assert sorted(ids) == sorted(r["id"] for r in outbox_rows(db)) and len(ids) == len(set(ids))
+        for alert_id in {a for a, _, _ in seen}:
+            statuses = [s for a, s, _ in seen if a == alert_id]
+            assert statuses in (["firing"], ["firing", "resolved"]), statuses
+    finally:
+        receiver.close()
+
+
+def _notifications(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return doc["notifications"] if doc.get("type") == "digest" else [doc]
+
+
+def test_two_dispatchers_sharing_the_database_never_send_a_notification_twice(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", coalesce_after=1000)
+    settings = engine.settings
+    with db.write() as conn:
+        hook = settings.alerting.receivers[0]
+        rows = [
+            outbox.outbox_row(
+                hook.model_copy(update={"name": f"hook{i % 4}"}),
+                group_key=str(i),
+                reason="test",
+                payload=_payload(i),
+                now=utcnow(),
+            )
+            for i in range(40)
+        ]
+        outbox.enqueue(conn, rows)
+    configs = [hook.model_copy(update={"name": f"hook{i}"}) for i in range(4)]
+    others = [Database(database_url) for _ in range(3)]
+    try:
+        threads = [threading.Thread(target=_drain, args=(d, configs)) for d in [db, *others]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        for other in others:
+            other.dispose()
+    sent = [n["notification_id"] for post in receiver.received for n in _notifications(post.json())]
+    assert sorted(sent) == sorted(r["id"] for r in outbox_rows(db))
+    assert len(sent) == 40 and len(set(sent)) == 40
+
+
+def _payload(i: int) -> dict[str, Any]:
+    alert = {
+        "id": i,
+        "status": "firing",
+        "state": "firing",
+        "rule": "r",
+        "site": "main",
+        "severity": "warning",
+        "summary": f"alert {i}",
+        "labels": {},
+        "key_fields": {},
+        "starts_at": "",
+        "ends_at": None,
+        "fingerprint": "",
+        "links": {"alert": ""},
+    }
+    return {
+        "version": "1",
+        "type": "alerts",
+        "receiver": "hook",
+        "reason": "test",
+        "status": "firing",
+        "severity": "warning",
+        "group_labels": {},
+        "alerts": [alert],
+        "truncated": 0,
+    }
+
+
+def _drain(database: Database, configs: Any) -> None:
+    for _ in range(10):
+        outbox.deliver(database, configs, render)
+
+
+def test_a_burst_over_the_rate_limit_is_coalesced_into_one_digest(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    engine = _engine(
+        database_url, db, tmp_path, receiver.url + "/hook", max_per_minute=3, coalesce_after=100
+    )
+    hook = engine.settings.alerting.receivers[0]
+    with db.write() as conn:
+        for i in range(2):
+            _queue(conn, hook, str(i), i)
+    engine.deliver()
+    assert len(receiver.received) == 2  # under the limit: one message each
+    with db.write() as conn:
+        for i in range(2, 52):
+            _queue(conn, hook, str(i), i)
+    engine.deliver()
+    assert len(receiver.received) == 3
+    digest = receiver.received[-1].json()
+    assert digest["type"] == "digest" and len(digest["notifications"]) == 50
+    with db.write() as conn:
+        _queue(conn, hook, "late", 99)
+    engine.deliver()
+    assert len(receiver.received) == 3 and [r["state"] for r in outbox_rows(db)][-1] == "pending"
+
+
+def _queue(conn: Any, hook: Any, key: str, i: int) -> None:
+    row = outbox.outbox_row(hook, group_key=key, reason="test", payload=_payload(i), now=utcnow())
+    outbox.enqueue(conn, [row])
