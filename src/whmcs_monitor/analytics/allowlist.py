@@ -68,10 +68,5 @@ def combined() -> dict[str, tuple[str, ...]]:
 
 
 def analytics_grants(database: str, user: str, host: str = "%") -> list[str]:
-    """The extra GRANTs analytics needs on top of the poller's (validated the poller's way)."""
-    grant_statements(database, user, host)  # validates the identifiers
-    return [
-        f"GRANT SELECT ({', '.join(f'`{c}`' for c in cols)}) ON `{database}`.`{table}` "
-        f"TO '{user}'@'{host}'"
-        for table, cols in ANALYTICS_ALLOWED.items()
-    ]
+    """The extra GRANTs analytics needs on top of the poller's."""
+    return grant_statements(database, user, host, allowlist=ANALYTICS_ALLOWED)

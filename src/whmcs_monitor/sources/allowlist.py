@@ -10,6 +10,7 @@ bodies) are simply absent, and ``FORBIDDEN`` names them so a test can prove they
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 ALLOWED: dict[str, tuple[str, ...]] = {
     "tblactivitylog": (
@@ -181,7 +182,13 @@ _IDENT = re.compile(r"^[A-Za-z0-9_]+$")
 _HOST = re.compile(r"^[A-Za-z0-9_.%:-]+$")
 
 
-def grant_statements(database: str, user: str, host: str = "%") -> list[str]:
+def grant_statements(
+    database: str,
+    user: str,
+    host: str = "%",
+    *,
+    allowlist: Mapping[str, Sequence[str]] = ALLOWED,
+) -> list[str]:
     """The column-level GRANTs that let the monitor read exactly the allow-list and nothing else."""
     for value, what in ((database, "database name"), (user, "user name")):
         if not _IDENT.match(value):
@@ -191,5 +198,5 @@ def grant_statements(database: str, user: str, host: str = "%") -> list[str]:
     return [
         f"GRANT SELECT ({', '.join(f'`{c}`' for c in columns)}) "
         f"ON `{database}`.`{table}` TO '{user}'@'{host}'"
-        for table, columns in ALLOWED.items()
+        for table, columns in allowlist.items()
     ]
