@@ -5,71 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from whmcs_monitor import __version__
 from whmcs_monitor.accounts import ROLES, create_user, list_users, set_disabled, set_password
+from whmcs_monitor.alerting.cli import COMMANDS as ALERTING_COMMANDS
+from whmcs_monitor.analytics.cli import COMMANDS as ANALYTICS_COMMANDS
 from whmcs_monitor.bootstrap import InitReport, demo_wanted, initialize
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.catalog.docs import render_markdown
-from whmcs_monitor.config import Settings, config_path, load_settings
+from whmcs_monitor.checks.cli import check_command
+from whmcs_monitor.clikit import Context, emit_json, err, friendly_errors, out, pass_ctx
 from whmcs_monitor.coverage import compute as compute_coverage
-from whmcs_monitor.errors import MonitorError
+from whmcs_monitor.files.cli import COMMANDS as FILES_COMMANDS
+from whmcs_monitor.files.cli import audit_export_cmd
 from whmcs_monitor.lib.durations import parse_duration
 from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.sources.cli import poller_group
 from whmcs_monitor.store import audit
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import EventFilter, query_events, sites_with_source
-
-P = ParamSpec("P")
-R = TypeVar("R")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Domain errors become one plain line on stderr and exit status 1, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except MonitorError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
-
-
-class Context:
-    def __init__(self, config: str | None) -> None:
-        self.path = config_path(config)
-
-    def settings(self) -> Settings:
-        return load_settings(self.path)
-
-    @contextmanager
-    def database(self) -> Iterator[tuple[Settings, Database]]:
-        settings = self.settings()
-        db = Database(settings.database_url, pool_size=settings.database.pool_size)
-        try:
-            db.migrate()
-            yield settings, db
-        finally:
-            db.dispose()
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-def emit_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, default=str))
+from whmcs_monitor.whmcs_cli import whmcs_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -434,25 +392,14 @@ def users_list(ctx: Context, as_json: bool) -> None:
     out.print(table)
 
 
-# Commands of the other parts: one line each.
-from whmcs_monitor.whmcs_cli import whmcs_group  # noqa: E402
-
-main.add_command(whmcs_group)
-
-from whmcs_monitor.sources.cli import poller_group  # noqa: E402
-
-main.add_command(poller_group)
-from whmcs_monitor.files.cli import register as register_files  # noqa: E402
-
-register_files(main)
-from whmcs_monitor.analytics.cli import COMMANDS as ANALYTICS_COMMANDS  # noqa: E402
-
-for _command in ANALYTICS_COMMANDS:
-    main.add_command(_command)
-from whmcs_monitor.checks.cli import check_command  # noqa: E402  (it imports this module)
-
-main.add_command(check_command)
-from whmcs_monitor.alerting.cli import COMMANDS as ALERTING_COMMANDS  # noqa: E402
-
-for command in ALERTING_COMMANDS:
+# The other parts' commands, assembled in one place.
+for command in (
+    whmcs_group,
+    poller_group,
+    check_command,
+    *ALERTING_COMMANDS,
+    *FILES_COMMANDS,
+    *ANALYTICS_COMMANDS,
+):
     main.add_command(command)
+audit_group.add_command(audit_export_cmd)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from whmcs_monitor.cli import Context, friendly_errors, out
+from whmcs_monitor.clikit import Context, friendly_errors, out
 from whmcs_monitor.whmcs_install import (
     check_whmcs_root,
     default_collector_url,

@@ -13,7 +13,7 @@ from whmcs_monitor.alerting import actions, queries
 from whmcs_monitor.alerting.engine import rule_loader
 from whmcs_monitor.alerting.replay import replay
 from whmcs_monitor.alerting.rules import RuleLoader
-from whmcs_monitor.cli import Context, emit_json, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import Context, emit_json, friendly_errors, out, pass_ctx
 from whmcs_monitor.lib.durations import format_duration, parse_duration
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.notify.errors import DeliveryError

@@ -15,7 +15,7 @@ from whmcs_monitor.analytics.definitions import BY_NAME
 from whmcs_monitor.analytics.refresh import local_now, refresh_site
 from whmcs_monitor.analytics.whmcs import connect
 from whmcs_monitor.catalog import load_catalog
-from whmcs_monitor.cli import Context, emit_json, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import Context, emit_json, friendly_errors, out, pass_ctx
 from whmcs_monitor.config import Settings, SiteConfig
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.store.events import EventFilter, query_events

@@ -17,7 +17,7 @@ from whmcs_monitor.checks.base import CheckBase, Result
 from whmcs_monitor.checks.definitions import all_checks
 from whmcs_monitor.checks.queries import heartbeat_snippet
 from whmcs_monitor.checks.scheduler import Claim, run_probe
-from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import Context, emit_json, err, friendly_errors, out, pass_ctx
 from whmcs_monitor.lib.timeutil import utcnow
 
 _STYLE = {"up": "green", "degraded": "yellow", "down": "bold red"}

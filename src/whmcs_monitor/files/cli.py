@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out
+from whmcs_monitor.clikit import Context, emit_json, err, friendly_errors, out
 from whmcs_monitor.files import backups, compliance, fim, permissions
 from whmcs_monitor.files import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.files.fim import ScanReport
@@ -258,10 +258,5 @@ def audit_export_cmd(ctx: Context, output: TextIO) -> None:
         out.print(f"Wrote {count} audit record(s) to {output.name}")
 
 
-def register(main: click.Group) -> None:
-    """Add this part's commands: ``fim``, ``backups``, ``privacy`` and ``audit export``."""
-    for group in (fim_group, backups_group, privacy_group):
-        main.add_command(group)
-    audit_group = main.commands["audit"]
-    if isinstance(audit_group, click.Group):
-        audit_group.add_command(audit_export_cmd)
+# The top-level groups this part adds; ``audit_export_cmd`` joins the existing ``audit`` group.
+COMMANDS: tuple[click.Command, ...] = (fim_group, backups_group, privacy_group)

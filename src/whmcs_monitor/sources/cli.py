@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from whmcs_monitor.cli import Context, emit_json, err, friendly_errors, out
+from whmcs_monitor.clikit import Context, emit_json, err, friendly_errors, out, pass_ctx
 from whmcs_monitor.config import Settings, SiteConfig
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
@@ -17,9 +17,6 @@ from whmcs_monitor.sources.poller import OUTAGE_KEY, CycleReport, poll_site
 from whmcs_monitor.sources.state import get_state, positions
 from whmcs_monitor.sources.whmcs_db import DATABASE_ERRORS
 from whmcs_monitor.sources.worker import read_only_report
-
-# The same decorator as cli.pass_ctx; made here because cli.py imports this module at its end.
-pass_ctx = click.make_pass_decorator(Context)
 
 
 def _sites(settings: Settings, site_id: str | None) -> list[SiteConfig]:

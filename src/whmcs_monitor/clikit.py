@@ -1,0 +1,66 @@
+"""What every command of ``whmcs-monitor`` shares: consoles, the config context, error handling.
+
+The parts' command groups (``alerting/cli.py``, ``checks/cli.py``...) import from here, and
+``cli.py`` imports their groups, so the tree of commands is assembled without an import cycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+
+from whmcs_monitor.config import Settings, config_path, load_settings
+from whmcs_monitor.errors import MonitorError
+from whmcs_monitor.store.db import Database
+
+P = ParamSpec("P")
+R = TypeVar("R")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Domain errors become one plain line on stderr and exit status 1, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except MonitorError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+class Context:
+    """The ``--config`` path and what it opens, created once per invocation."""
+
+    def __init__(self, config: str | None) -> None:
+        self.path = config_path(config)
+
+    def settings(self) -> Settings:
+        return load_settings(self.path)
+
+    @contextmanager
+    def database(self) -> Iterator[tuple[Settings, Database]]:
+        settings = self.settings()
+        db = Database(settings.database_url, pool_size=settings.database.pool_size)
+        try:
+            db.migrate()
+            yield settings, db
+        finally:
+            db.dispose()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def emit_json(document: Any) -> None:
+    """The one JSON document ``--json`` prints on stdout."""
+    click.echo(json.dumps(document, indent=2, default=str))
