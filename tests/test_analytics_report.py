@@ -183,7 +183,7 @@ def test_an_unreachable_whmcs_database_is_one_plain_error(tmp_path: Path) -> Non
     )
     result = CliRunner().invoke(main, ["--config", str(path), "analytics", "refresh"])
     assert result.exit_code == 1
-    assert "cannot connect to the WHMCS database whmcs at 127.0.0.1:1 as monitor" in result.output
+    assert "cannot connect to the WHMCS database monitor@127.0.0.1:1/whmcs" in result.output
     assert "hunter2-secret" not in result.output
 
 
