@@ -67,9 +67,14 @@ def init(ctx: Context) -> None:
 @click.option("--no-demo", is_flag=True, help="Do not start the WHMCS traffic simulator.")
 @click.option("--host", help="Listen address (overrides server.host).")
 @click.option("--port", type=int, help="Listen port (overrides server.port).")
+@click.option(
+    "--ingest-only",
+    is_flag=True,
+    help="Only receive and serve; leave rules, checks and pollers to other instances.",
+)
 @pass_ctx
 @friendly_errors
-def run(ctx: Context, no_demo: bool, host: str | None, port: int | None) -> None:
+def run(ctx: Context, no_demo: bool, host: str | None, port: int | None, ingest_only: bool) -> None:
     """Serve the monitor (creating a config on first run)."""
     import uvicorn
 
@@ -82,6 +87,8 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None) -> None
         settings.server.host = host
     if port:
         settings.server.port = port
+    if ingest_only:
+        settings.server.run_workers = False
     with ctx.database() as (_, db), db.read() as conn:
         has_real = bool(sites_with_source(conn, "hook", exclude_sites=[settings.demo.site_id]))
     demo = not no_demo and demo_wanted(settings, has_real_events=has_real)
@@ -91,6 +98,8 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None) -> None
     out.print(f"  data     {settings.data_dir}")
     out.print(f"  database {Database.describe(settings.database_url)}")
     out.print(f"  sites    {', '.join(s.id for s in settings.sites) or '(none)'}")
+    if not settings.server.run_workers:
+        out.print("  workers  off: ingest-only node (server.run_workers: false)")
     out.print(
         "  demo     "
         + (

@@ -46,6 +46,9 @@ class ServerConfig(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = None
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    # False makes an ingest-only node: it stores what it receives and serves the API, while
+    # other instances on the same PostgreSQL run the pipeline, checks and pollers.
+    run_workers: bool = True
 
 
 class DatabaseConfig(_Section):

@@ -23,6 +23,7 @@ from whmcs_monitor.store.pipeline import consume
 
 log = logging.getLogger(__name__)
 CONSUMER = "alerting"
+EVENTS_PER_BATCH = 100
 MAX_BATCHES_PER_STEP = 20
 
 
@@ -56,7 +57,9 @@ class Engine:
             self.current_rules(), resolve_timeout=self.settings.alerting.resolve_timeout
         )
         for _ in range(MAX_BATCHES_PER_STEP):
-            if not consume(self.db, CONSUMER, evaluator.on_events):
+            # Small batches: on SQLite each one holds the single write lock, and ingest waits
+            # for it; a short hold keeps ingest latency flat while a backlog is worked off.
+            if not consume(self.db, CONSUMER, evaluator.on_events, limit=EVENTS_PER_BATCH):
                 break
         now = now or utcnow()
         with self.db.write() as conn:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import apprise
+import importlib
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from whmcs_monitor.notify.errors import DeliveryError
 from whmcs_monitor.notify.message import Message
 
-_TYPES = {"critical": apprise.NotifyType.FAILURE, "error": apprise.NotifyType.FAILURE}
+# apprise loads its hundred plug-ins at import (about 20 MB), so it is imported on first use
+# rather than in every instance that never sends through it.
+_FAILURE_SEVERITIES = frozenset({"critical", "error"})
+
+
+def _apprise() -> Any:
+    return importlib.import_module("apprise")
 
 
 class AppriseConfig(BaseModel):
@@ -28,6 +36,7 @@ class AppriseChannel:
         return f"apprise {', '.join(schemes)}"
 
     def send(self, message: Message, *, delivery_id: str) -> None:
+        apprise = _apprise()
         client = apprise.Apprise()
         for url in self.config.urls:
             if not client.add(url.get_secret_value()):
@@ -36,7 +45,9 @@ class AppriseChannel:
         ok = client.notify(
             body=message.text,
             title=message.title,
-            notify_type=_TYPES.get(message.severity, apprise.NotifyType.WARNING),
+            notify_type=apprise.NotifyType.FAILURE
+            if message.severity in _FAILURE_SEVERITIES
+            else apprise.NotifyType.WARNING,
         )
         if not ok:
             raise DeliveryError(

@@ -34,8 +34,9 @@ def create_app(settings: Settings, *, demo: bool = False) -> FastAPI:
         writer.start()
         app.state.services = services
         app.state.writer = writer
+        workers = background_workers(services) if settings.server.run_workers else []
         tasks: list[asyncio.Task[None]] = [
-            asyncio.create_task(start(), name=name) for name, start in background_workers(services)
+            asyncio.create_task(start(), name=name) for name, start in workers
         ]
         if demo:
             tasks.append(asyncio.create_task(run_simulator(settings), name="demo"))
