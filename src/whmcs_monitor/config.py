@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from whmcs_monitor.errors import ConfigError
+from whmcs_monitor.web.config import WebConfig
 
 ENV_PREFIX = "WHMCS_MONITOR_"
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")
@@ -149,6 +150,7 @@ class Settings(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
     sites: list[SiteConfig] = Field(default_factory=list)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from whmcs_monitor.store.tables import metadata  # parts import their tables modules here too
+from whmcs_monitor.web import tables as _web_tables  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(
