@@ -10,9 +10,9 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from support import make_settings
 from whmcs_monitor import accounts
 from whmcs_monitor.accounts import create_user, get_user
-from whmcs_monitor.config import Settings
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.web import sessions
 from whmcs_monitor.web.app import create_app
@@ -90,10 +90,13 @@ class Dashboard:
 
 
 @pytest.fixture(name="dashboard")
-def dashboard_fixture(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dashboard]:
+def dashboard_fixture(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dashboard]:
     # Still argon2id, at a cost that keeps the suite fast on a shared 2-core machine.
     monkeypatch.setattr(
         accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    settings = make_settings(
+        database_url, web={"stream_max_seconds": 0.3, "stream_poll_seconds": 0.1}
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         board = Dashboard(client)

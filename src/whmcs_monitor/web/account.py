@@ -96,7 +96,6 @@ def _change_password(services: Services, me: Principal, current: str, new: str) 
     if verify_password(services.db, me.user.username, current) is None:
         raise InputError(
             "current_password: that is not your current password",
-            status=403,
             field="current_password",
         )
     set_password(services.db, me.user.username, new, actor=me.user.username)

@@ -23,3 +23,5 @@ class WebConfig(BaseModel):
     # WHMCS's admin folder (customadminpath), used to build deep links from events.
     whmcs_admin_dir: str = Field(default="admin", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     stream_poll_seconds: float = Field(default=1.0, ge=0.1, le=30)
+    # A live-stream connection ends after this long; the browser reconnects and resumes.
+    stream_max_seconds: float = Field(default=300, ge=0.1, le=3600)

@@ -2,7 +2,7 @@
 
 Each connection polls the store for events after the last one it sent, so it sees events ingested
 by any instance sharing the database, not just this process. A connection lives at most
-``MAX_LIFETIME``; the browser's EventSource then reconnects and resumes where it stopped.
+``web.stream_max_seconds``; the browser's EventSource then reconnects and resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from whmcs_monitor.web import queries
 from whmcs_monitor.web.guard import services_of, viewer
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
-MAX_LIFETIME = 300.0
 KEEPALIVE = 15.0
 
 
@@ -37,9 +36,10 @@ def _start(request: Request, after: int | None, last_event_id: str | None) -> in
 async def _events(request: Request, position: int) -> AsyncIterator[str]:
     services = services_of(request)
     interval = services.settings.web.stream_poll_seconds
+    lifetime = services.settings.web.stream_max_seconds
     started = last_sent = time.monotonic()
     yield f"retry: 2000\nevent: hello\ndata: {json.dumps({'after': position})}\n\n"
-    while time.monotonic() - started < MAX_LIFETIME and not await request.is_disconnected():
+    while time.monotonic() - started < lifetime and not await request.is_disconnected():
         batch = await asyncio.to_thread(queries.events_after, services, position)
         for event in batch:
             position = event["seq"]
