@@ -7,9 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from whmcs_monitor.config import format_error
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.web import account, login, pages, pending, stream, user_admin
 from whmcs_monitor.web.errors import error_response
@@ -105,3 +107,10 @@ def install_dashboard(app: FastAPI) -> None:
         return render(
             request, "error.html", {"status": exc.status, "message": str(exc)}, status=exc.status
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        message = format_error(exc.errors()[0])
+        if is_api(request):
+            return error_response(422, message)
+        return render(request, "error.html", {"status": 422, "message": message}, status=422)
