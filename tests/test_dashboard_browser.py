@@ -1,0 +1,195 @@
+"""The dashboard in real headless Chromium (Debian's, driven by Playwright; never a downloaded one).
+
+One browser for the module; the real service runs under uvicorn on loopback. Every page visited is
+screenshotted to the artifacts folder, and any console error, uncaught exception or CSP violation
+fails the test that caused it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from dashboard_fixtures import PASSWORDS, seed_users
+from support import Collector, make_settings, require
+from whmcs_monitor import accounts
+from whmcs_monitor.store.db import Database
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("WHMCS_MONITOR_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("WHMCS_MONITOR_ARTIFACTS", "/tmp/whmcs-monitor-artifacts"))
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = [
+    "/",
+    "/events",
+    "/alerts",
+    "/checks",
+    "/silences",
+    "/receivers",
+    "/coverage",
+    "/sites",
+    "/users",
+    "/account",
+    "/api",
+]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
+    """The real service on SQLite, with alice, bob, charlie and dave."""
+    require(shutil.which(CHROMIUM) is not None, f"Chromium is not installed at {CHROMIUM}")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'monitor.db'}"
+    db = Database(url)
+    db.migrate()
+    seed_users(db)
+    db.dispose()
+    server = Collector(make_settings(url, web={"stream_poll_seconds": 0.2}))
+    server.start()
+    yield server
+    server.stop()
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def browser(live: Collector) -> Iterator[object]:
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Tab:
+    """One logged-in page that records console errors and CSP violations."""
+
+    def __init__(self, browser: object, live: Collector, *, mobile: bool = False) -> None:
+        size = {"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900}
+        self.context = browser.new_context(viewport=size, base_url=live.url)  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
+        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
+
+    def login(self, username: str) -> None:
+        self.page.goto("/login")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", PASSWORDS[username])
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(re.compile(r".*/$"))
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.problems == [], f"console errors or CSP violations: {self.problems}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_a_freshly_ingested_event_appears_on_the_overview_without_a_reload(
+    browser: object, live: Collector
+) -> None:
+    tab = Tab(browser, live)
+    tab.login("bob")
+    tab.page.wait_for_selector("#live-state[data-state=live]")
+    invoice = 90_000 + uuid.uuid4().int % 9_999
+    response = live.post(
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "hook": "InvoicePaid",
+                "occurred_at": _now(),
+                "vars": {"invoiceid": invoice},
+            }
+        ]
+    )
+    assert response.status_code == 202
+    row = tab.page.locator("#live-events tr", has_text=f"Invoice #{invoice} paid")
+    row.wait_for(timeout=10_000)
+    tab.shot("overview-live")
+    tab.close()
+
+
+def test_filtering_events_swaps_the_list_and_keeps_the_filter_in_the_url(
+    browser: object, live: Collector
+) -> None:
+    live.post(
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "hook": "TicketOpen",
+                "occurred_at": _now(),
+                "vars": {
+                    "ticketid": 5,
+                    "userid": 3,
+                    "deptname": "Sales",
+                    "subject": "Need help",
+                    "priority": "Low",
+                },
+            }
+        ]
+    )
+    tab = Tab(browser, live)
+    tab.login("charlie")
+    tab.page.goto("/events")
+    tab.page.fill("input[name=q]", "Need help")
+    tab.page.press("input[name=q]", "Enter")
+    tab.page.wait_for_url(re.compile(r".*q=Need(%20|\+)help.*"), wait_until="commit")
+    rows = tab.page.locator("#event-rows tr")
+    rows.first.wait_for()
+    assert all("Need help" in text for text in rows.all_inner_texts())
+    tab.shot("events-filtered")
+    tab.close()
+
+
+def test_a_viewer_is_shown_no_admin_links_and_is_refused_the_users_page(
+    browser: object, live: Collector
+) -> None:
+    tab = Tab(browser, live)
+    tab.login("charlie")
+    assert tab.page.locator("header nav a", has_text="Users").count() == 0
+    response = tab.page.goto("/users")
+    assert response is not None and response.status == 403
+    assert "this needs the admin role" in tab.page.inner_text("main")
+    tab.problems = [p for p in tab.problems if "403" not in p]  # the browser logs the 403 itself
+    tab.close()
+
+
+def test_every_page_renders_without_a_server_error_on_a_desktop_and_a_phone(
+    browser: object, live: Collector
+) -> None:
+    for mobile in (False, True):
+        tab = Tab(browser, live, mobile=mobile)
+        tab.login("alice")
+        for path in PAGES:
+            response = tab.page.goto(path)
+            assert response is not None and response.status == 200, path
+            name = ("phone" if mobile else "desktop") + (
+                path.replace("/", "-") if path != "/" else "-overview"
+            )
+            tab.shot(name)
+        tab.page.goto("/")
+        tab.page.click("#theme-toggle")
+        tab.shot(("phone" if mobile else "desktop") + "-overview-toggled-theme")
+        tab.close()
