@@ -429,3 +429,7 @@ def users_list(ctx: Context, as_json: bool) -> None:
 
 
 # Commands of the other parts: one line each.
+from whmcs_monitor.alerting.cli import COMMANDS as ALERTING_COMMANDS  # noqa: E402
+
+for command in ALERTING_COMMANDS:
+    main.add_command(command)

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from whmcs_monitor.alerting.config import AlertingConfig
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.web.config import WebConfig
 
@@ -151,6 +152,7 @@ class Settings(_Section):
     demo: DemoConfig = Field(default_factory=DemoConfig)
     sites: list[SiteConfig] = Field(default_factory=list)
     web: WebConfig = Field(default_factory=WebConfig)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+from whmcs_monitor.alerting.engine import Engine
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
 
@@ -47,7 +48,11 @@ def _store_maintenance(services: Services) -> None:
 
 
 def background_workers(services: Services) -> list[Worker]:
+    engine = Engine(services.settings, services.db)
+    interval = services.settings.alerting.evaluation_interval
     return [
+        ("alerting", lambda: every(interval, engine.step, name="alert evaluation")),
+        ("notify", lambda: every(interval, engine.deliver, name="notification delivery")),
         (
             "store-maintenance",
             lambda: every(

@@ -1,0 +1,385 @@
+"""Rule evaluation: events and metric samples in, alerts fired and resolved out.
+
+``on_events`` runs inside the pipeline consumer's transaction (exactly once per event); ``tick``
+runs on a timer for what time alone decides: absence, metric thresholds and resolve timeouts.
+Both take ``now`` explicitly so ``rules test`` can replay history on a simulated clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from whmcs_monitor.alerting import state
+from whmcs_monitor.alerting.rules import Condition, EventMatch, Rule, RuleSet
+from whmcs_monitor.alerting.tables import alerts, rule_hits, rule_marks
+from whmcs_monitor.alerting.types import WEEKDAYS
+from whmcs_monitor.events.normalize import get_path
+from whmcs_monitor.lib.durations import format_duration
+from whmcs_monitor.lib.timeutil import as_utc, parse_rfc3339
+from whmcs_monitor.store import metrics
+
+_MISSING = get_path({}, "absent")  # the sentinel get_path returns for a missing path
+
+
+def field_value(event: Mapping[str, Any], path: str) -> Any:
+    """A label by bare name, else a dotted path into the event document (``payload.amount``)."""
+    labels = event.get("labels") or {}
+    if "." not in path and path in labels:
+        return labels[path]
+    return get_path(event, path)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def condition_holds(cond: Condition, event: Mapping[str, Any]) -> bool:
+    value = field_value(event, cond.field)
+    if cond.op == "exists":
+        return value is not _MISSING and value is not None
+    if value is _MISSING:
+        return cond.op in ("ne", "not_in")
+    if cond.op in ("eq", "ne"):
+        return (str(value) == str(cond.value)) == (cond.op == "eq")
+    if cond.op in ("in", "not_in"):
+        return (str(value) in {str(v) for v in cond.value}) == (cond.op == "in")
+    if cond.op == "regex":
+        return re.search(str(cond.value), str(value)) is not None
+    number = _number(value)
+    if number is None:
+        return False
+    return compare(cond.op, number, float(cond.value))
+
+
+def compare(op: str, left: float, right: float) -> bool:
+    return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op]
+
+
+def event_matches(match: EventMatch, event: Mapping[str, Any]) -> bool:
+    return (
+        (not match.kinds or event["kind"] in match.kinds)
+        and (not match.categories or event["category"] in match.categories)
+        and (not match.severities or event["severity"] in match.severities)
+        and (not match.sites or event["site"] in match.sites)
+        and all(condition_holds(c, event) for c in match.where)
+    )
+
+
+def group_labels(rule: Rule, event: Mapping[str, Any]) -> dict[str, str]:
+    """The values of the rule's ``group_by`` fields; ``subjects.domain`` becomes label ``domain``."""
+    out: dict[str, str] = {}
+    for path in rule.group_by:
+        value = field_value(event, path)
+        out[path.rsplit(".", 1)[-1]] = (
+            "" if value is _MISSING or value is None else str(value)[:128]
+        )
+    return out
+
+
+def alert_labels(
+    rule: Rule, site: str, severity: str, group: Mapping[str, str], event: Mapping[str, Any] | None
+) -> dict[str, str]:
+    labels = {**rule.labels, **{k: v for k, v in group.items() if v}}
+    labels.update(rule=rule.name, site=site, severity=severity)
+    if event is not None:
+        labels.setdefault("category", str(event["category"]))
+        labels.setdefault("source", str(event["source"]))
+        labels.setdefault("kind", str(event["kind"]))
+    return labels
+
+
+def _insert(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def _set_mark(
+    conn: Connection, rule: str, key: str, labels: Mapping[str, str], at: datetime
+) -> None:
+    stmt = _insert(conn)(rule_marks).values(rule=rule, group_key=key, labels=dict(labels), at=at)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["rule", "group_key"], set_={"at": stmt.excluded.at}
+        )
+    )
+
+
+def _marks(conn: Connection, rule: str) -> list[sa.Row[Any]]:
+    return list(conn.execute(sa.select(rule_marks).where(rule_marks.c.rule == rule)))
+
+
+class Evaluator:
+    """Applies one rule set; ``resolve_timeout`` closes event alerts that set no ``resolve_after``."""
+
+    def __init__(self, rules: RuleSet, *, resolve_timeout: timedelta) -> None:
+        self.rules = rules
+        self.resolve_timeout = resolve_timeout
+
+    # --- events ------------------------------------------------------------------------------
+    def on_events(self, conn: Connection, batch: Sequence[Mapping[str, Any]]) -> None:
+        for event in batch:
+            at = parse_rfc3339(event["occurred_at"])
+            for rule in self.rules.rules:
+                if rule.resolve_on is not None and event_matches(rule.resolve_on, event):
+                    fp = state.fingerprint(rule.name, event["site"], group_labels(rule, event))
+                    state.resolve_fingerprint(
+                        conn, fp, at=at, reason=f"{event['kind']}: {event['summary']}"
+                    )
+                if (
+                    rule.match is None
+                    or rule.type == "metric"
+                    or not event_matches(rule.match, event)
+                ):
+                    continue
+                self._on_match(conn, rule, event, at)
+
+    def _on_match(
+        self, conn: Connection, rule: Rule, event: Mapping[str, Any], at: datetime
+    ) -> None:
+        group = group_labels(rule, event)
+        fp = state.fingerprint(rule.name, event["site"], group)
+        if rule.type == "absence":
+            _set_mark(
+                conn,
+                rule.name,
+                state.fingerprint(rule.name, event["site"], {}),
+                {"site": event["site"]},
+                at,
+            )
+            state.resolve_fingerprint(conn, fp, at=at, reason=f"{event['kind']} arrived again")
+            return
+        if rule.type == "count":
+            assert rule.count is not None
+            conn.execute(rule_hits.insert().values(rule=rule.name, group_key=fp, at=at))
+            seen = self._hits(conn, rule.name, fp, at - rule.count.window, at)
+            if seen < rule.count.threshold:
+                return
+            summary = (
+                f"{seen} x {event['kind']} in {format_duration(rule.count.window)}"
+                f"{self._group_text(group)} (threshold {rule.count.threshold})"
+            )
+        else:
+            summary = rule.summary or str(event["summary"])
+        severity = rule.severity or str(event["severity"])
+        state.fire(
+            conn,
+            fp=fp,
+            rule=rule.name,
+            site=event["site"],
+            severity=severity,
+            labels=alert_labels(rule, event["site"], severity, group, event),
+            summary=summary,
+            details={
+                "event": {k: event[k] for k in ("seq", "id", "kind", "summary", "occurred_at")},
+                "subjects": event.get("subjects") or {},
+                "key_fields": dict(event.get("labels") or {}),
+            },
+            at=at,
+        )
+
+    @staticmethod
+    def _group_text(group: Mapping[str, str]) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in group.items() if v)
+        return f" ({shown})" if shown else ""
+
+    @staticmethod
+    def _hits(conn: Connection, rule: str, key: str, start: datetime, end: datetime) -> int:
+        return int(
+            conn.scalar(
+                sa.select(sa.func.count()).where(
+                    rule_hits.c.rule == rule,
+                    rule_hits.c.group_key == key,
+                    rule_hits.c.at > start,
+                    rule_hits.c.at <= end,
+                )
+            )
+            or 0
+        )
+
+    # --- time --------------------------------------------------------------------------------
+    def tick(self, conn: Connection, now: datetime, *, sites: Iterable[str] = ()) -> None:
+        """Resolve what timed out, fire absences and metric breaches as of ``now``."""
+        for rule in self.rules.rules:
+            if rule.type == "event":
+                self._expire_events(conn, rule, now)
+            elif rule.type == "count":
+                self._expire_counts(conn, rule, now)
+            elif rule.type == "absence":
+                self._check_absence(conn, rule, now, sites)
+            else:
+                self._check_metric(conn, rule, now)
+        horizon = max((r.count.window for r in self.rules.rules if r.count), default=timedelta(0))
+        conn.execute(rule_hits.delete().where(rule_hits.c.at < now - horizon - timedelta(hours=1)))
+
+    def _open(self, conn: Connection, rule: str) -> list[sa.Row[Any]]:
+        return list(
+            conn.execute(
+                sa.select(alerts).where(
+                    alerts.c.rule == rule, alerts.c.state.in_(state.OPEN_STATES)
+                )
+            )
+        )
+
+    def _expire_events(self, conn: Connection, rule: Rule, now: datetime) -> None:
+        quiet = rule.resolve_after or self.resolve_timeout
+        for row in self._open(conn, rule.name):
+            if as_utc(row.last_seen_at) + quiet <= now:
+                state.resolve(
+                    conn,
+                    row.id,
+                    at=now,
+                    actor="rule",
+                    reason=f"no new event for {format_duration(quiet)}",
+                )
+
+    def _expire_counts(self, conn: Connection, rule: Rule, now: datetime) -> None:
+        assert rule.count is not None
+        for row in self._open(conn, rule.name):
+            seen = self._hits(conn, rule.name, row.fingerprint, now - rule.count.window, now)
+            if seen < rule.count.threshold:
+                state.resolve(
+                    conn,
+                    row.id,
+                    at=now,
+                    actor="rule",
+                    reason=f"{seen} in the last {format_duration(rule.count.window)}, below {rule.count.threshold}",
+                )
+
+    def _check_absence(
+        self, conn: Connection, rule: Rule, now: datetime, sites: Iterable[str]
+    ) -> None:
+        assert rule.absence is not None
+        spec = rule.absence
+        marks = {m.labels.get("site", ""): m for m in _marks(conn, rule.name)}
+        for site in sorted(set(sites) | set(marks)):
+            if spec.sites and site not in spec.sites:
+                continue
+            mark = marks.get(site)
+            if mark is None:  # start the clock the first time the rule meets this site
+                _set_mark(
+                    conn, rule.name, state.fingerprint(rule.name, site, {}), {"site": site}, now
+                )
+                continue
+            since = as_utc(mark.at)
+            if active_time(rule, since, now) < spec.for_:
+                continue
+            severity = rule.severity or "error"
+            kinds = ", ".join(rule.match.kinds if rule.match else [])
+            state.fire(
+                conn,
+                fp=state.fingerprint(rule.name, site, {}),
+                rule=rule.name,
+                site=site,
+                severity=severity,
+                labels=alert_labels(rule, site, severity, {}, None),
+                summary=rule.summary
+                or f"no {kinds} for {format_duration(spec.for_)} (last at {since:%Y-%m-%d %H:%M} UTC)",
+                details={"last_seen": since.isoformat()},
+                at=now,
+            )
+
+    def _check_metric(self, conn: Connection, rule: Rule, now: datetime) -> None:
+        spec = rule.metric
+        assert spec is not None and rule.severity is not None
+        lookback = (spec.rate_over or timedelta(0)) + spec.for_ + timedelta(minutes=10)
+        for series in metrics.query(
+            conn,
+            spec.name,
+            since=now - lookback,
+            until=now + timedelta(seconds=1),
+            labels=spec.labels,
+        ):
+            value = _series_value(series.points, spec.rate_over, now)
+            if value is None:
+                continue
+            group = {"metric": spec.name, **series.labels}
+            fp = state.fingerprint(rule.name, series.site, group)
+            breaching = compare(spec.op, value, spec.threshold)
+            if breaching:
+                mark_key = fp
+                pending = next(
+                    (m for m in _marks(conn, rule.name) if m.group_key == mark_key), None
+                )
+                if pending is None:
+                    _set_mark(conn, rule.name, mark_key, group, now)
+                    pending_since = now
+                else:
+                    pending_since = as_utc(pending.at)
+                if now - pending_since >= spec.for_:
+                    what = "rate" if spec.rate_over else "value"
+                    state.fire(
+                        conn,
+                        fp=fp,
+                        rule=rule.name,
+                        site=series.site,
+                        severity=rule.severity,
+                        labels=alert_labels(rule, series.site, rule.severity, group, None),
+                        summary=rule.summary
+                        or f"{spec.name} {what} {value:g} {spec.op} {spec.threshold:g}",
+                        details={"value": value},
+                        at=now,
+                    )
+                continue
+            conn.execute(
+                rule_marks.delete().where(
+                    rule_marks.c.rule == rule.name, rule_marks.c.group_key == fp
+                )
+            )
+            clear = spec.clear if spec.clear is not None else spec.threshold
+            # Hysteresis: below the threshold but not past ``clear``, an open alert stays open.
+            if not compare(spec.op, value, clear):
+                state.resolve_fingerprint(conn, fp, at=now, reason=f"{spec.name} is {value:g}")
+
+
+def _series_value(
+    points: Sequence[tuple[datetime, float]], rate_over: timedelta | None, now: datetime
+) -> float | None:
+    if not points:
+        return None
+    if rate_over is None:
+        return points[-1][1]
+    window = [(ts, v) for ts, v in points if ts >= now - rate_over]
+    if len(window) < 2 or window[-1][0] == window[0][0]:
+        return None
+    hours = (window[-1][0] - window[0][0]).total_seconds() / 3600
+    return (window[-1][1] - window[0][1]) / hours
+
+
+def active_time(rule: Rule, start: datetime, end: datetime) -> timedelta:
+    """How much of [start, end) falls in the rule's active days and hours (all of it if unset)."""
+    spec = rule.absence
+    assert spec is not None
+    if not spec.days and spec.from_time is None:
+        return end - start
+    zone = ZoneInfo(spec.timezone)
+    total = timedelta(0)
+    day = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < end:
+        if not spec.days or WEEKDAYS[day.weekday()] in spec.days:
+            open_at = (
+                day.replace(hour=spec.from_time.hour, minute=spec.from_time.minute)
+                if spec.from_time
+                else day
+            )
+            close_at = (
+                day.replace(hour=spec.until_time.hour, minute=spec.until_time.minute)
+                if spec.until_time
+                else day + timedelta(days=1)
+            )
+            lo, hi = max(open_at, start), min(close_at, end)
+            if hi > lo:
+                total += hi - lo
+        day = (day + timedelta(days=1, hours=2)).replace(hour=0)
+    return total

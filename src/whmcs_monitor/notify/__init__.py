@@ -1,0 +1,1 @@
+"""Notifications: the outbox, its dispatcher, the channels (webhook, SMTP, apprise) and templates."""

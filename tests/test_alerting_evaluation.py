@@ -1,0 +1,188 @@
+"""Rule evaluation through the pipeline cursor: event, count, absence and metric rules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from alerting_fixtures import T0, alert_rows, engine_with_rules, store_events
+from whmcs_monitor.store import metrics
+from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.pipeline import positions
+
+GATEWAY_RULES = """
+rules:
+  - name: gateway-failures
+    type: count
+    match: {kinds: [gateway.failure]}
+    count: {threshold: 5, window: 10m}
+    group_by: [gateway]
+    severity: critical
+"""
+
+
+def _failure(gateway: str, minute: int) -> tuple[str, dict[str, object], object]:
+    return (
+        "gateway.failure",
+        {"gateway": gateway, "result": "declined"},
+        T0 + timedelta(minutes=minute),
+    )
+
+
+def test_an_event_rule_fires_once_per_fingerprint_and_moves_the_cursor_with_it(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        "rules: [{name: refunds, match: {kinds: [invoice.refunded]}, severity: warning}]",
+    )
+    store_events(db, *[("invoice.refunded", {"invoiceid": i}, T0) for i in range(3)])
+    engine.step(now=T0)
+    alerts = alert_rows(db)
+    assert [(a["rule"], a["state"], a["event_count"]) for a in alerts] == [("refunds", "firing", 3)]
+    with db.read() as conn:
+        assert positions(conn)["alerting"] == 3
+
+
+def test_a_count_rule_fires_at_the_threshold_per_group_and_resolves_when_the_window_passes(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(database_url, db, tmp_path / "r.yaml", GATEWAY_RULES)
+    store_events(db, *[_failure("stripe", m) for m in range(4)], _failure("paypal", 1))
+    engine.step(now=T0 + timedelta(minutes=4))
+    assert alert_rows(db) == []
+    store_events(db, _failure("stripe", 5))
+    engine.step(now=T0 + timedelta(minutes=5))
+    (alert,) = alert_rows(db)
+    assert alert["labels"]["gateway"] == "stripe" and alert["severity"] == "critical"
+    assert alert["summary"] == "5 x gateway.failure in 10m (gateway=stripe) (threshold 5)"
+    engine.step(now=T0 + timedelta(minutes=12))
+    assert alert_rows(db)[0]["state"] == "resolved"
+
+
+def test_an_absence_rule_counts_only_business_hours_and_resolves_when_the_event_returns(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        """
+rules:
+  - name: no-payments
+    type: absence
+    match: {kinds: [invoice.paid]}
+    absence: {for: 6h, days: [mon, tue, wed, thu, fri], from: "08:00", until: "22:00"}
+    severity: error
+""",
+    )
+    engine.step(now=T0)  # Wednesday 10:00: the clock starts for site "main"
+    engine.step(now=T0 + timedelta(hours=5, minutes=59))
+    assert alert_rows(db) == []
+    engine.step(now=T0 + timedelta(hours=6))
+    (alert,) = alert_rows(db)
+    assert alert["state"] == "firing" and alert["site"] == "main"
+    store_events(db, ("invoice.paid", {"invoiceid": 9}, T0 + timedelta(hours=7)))
+    engine.step(now=T0 + timedelta(hours=7))
+    assert alert_rows(db)[0]["state"] == "resolved"
+    # From Wednesday 17:00, 5h of business hours remain that day; Thursday 08:00 + 1h makes 6h.
+    engine.step(now=T0 + timedelta(hours=22, minutes=59))
+    assert len(alert_rows(db)) == 1
+    engine.step(now=T0 + timedelta(hours=23))
+    assert [a["state"] for a in alert_rows(db)] == ["resolved", "firing"]
+
+
+def test_a_metric_rule_waits_for_its_hold_time_and_clears_only_past_the_hysteresis(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        """
+rules:
+  - name: disk-full
+    type: metric
+    metric: {name: host.disk_used_percent, op: gt, threshold: 90, clear: 80, for: 5m}
+    severity: critical
+""",
+    )
+
+    def sample(value: float, minute: int) -> None:
+        with db.write() as conn:
+            metrics.record(
+                conn,
+                [
+                    metrics.Sample(
+                        "host.disk_used_percent",
+                        value,
+                        {"mount": "/"},
+                        "main",
+                        T0 + timedelta(minutes=minute),
+                    )
+                ],
+            )
+        engine.step(now=T0 + timedelta(minutes=minute))
+
+    sample(95, 0)
+    sample(96, 4)
+    assert alert_rows(db) == []
+    sample(97, 5)
+    (alert,) = alert_rows(db)
+    assert alert["labels"]["mount"] == "/" and alert["state"] == "firing"
+    sample(85, 6)  # below the threshold, above the clear level: still firing
+    assert alert_rows(db)[0]["state"] == "firing"
+    sample(79, 7)
+    assert alert_rows(db)[0]["state"] == "resolved"
+
+
+def test_a_clearing_event_resolves_the_alert_of_the_same_group(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        """
+rules:
+  - name: check-down
+    match: {kinds: [check.down]}
+    resolve_on: {kinds: [check.up]}
+    group_by: [target]
+""",
+    )
+    store_events(
+        db,
+        ("check.down", {"check": "http", "target": "https://a.example"}, T0),
+        ("check.down", {"check": "http", "target": "https://b.example"}, T0),
+        ("check.up", {"check": "http", "target": "https://a.example"}, T0 + timedelta(minutes=3)),
+    )
+    engine.step(now=T0 + timedelta(minutes=3))
+    states = {a["labels"]["target"]: a["state"] for a in alert_rows(db)}
+    assert states == {"https://a.example": "resolved", "https://b.example": "firing"}
+
+
+def test_an_event_alert_resolves_after_its_resolve_timeout_and_keeps_its_history(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        "rules: [{name: refunds, match: {kinds: [invoice.refunded]}, resolve_after: 30m}]",
+    )
+    store_events(db, ("invoice.refunded", {"invoiceid": 1}, T0))
+    engine.step(now=T0 + timedelta(minutes=29))
+    assert alert_rows(db)[0]["state"] == "firing"
+    engine.step(now=T0 + timedelta(minutes=30))
+    from whmcs_monitor.alerting import queries
+
+    with db.read() as conn:
+        doc = queries.get_alert(conn, alert_rows(db)[0]["id"])
+    assert doc["state"] == "resolved"
+    assert [(h["action"], h["detail"]) for h in doc["history"]][-1] == (
+        "resolved",
+        "no new event for 30m",
+    )
