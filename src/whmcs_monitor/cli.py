@@ -433,3 +433,7 @@ from whmcs_monitor.alerting.cli import COMMANDS as ALERTING_COMMANDS  # noqa: E4
 
 for command in ALERTING_COMMANDS:
     main.add_command(command)
+
+from whmcs_monitor.checks.cli import check_command  # noqa: E402  (it imports this module)
+
+main.add_command(check_command)

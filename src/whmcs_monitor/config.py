@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from whmcs_monitor.alerting.config import AlertingConfig
+from whmcs_monitor.checks.config import ChecksConfig
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.web.config import WebConfig
 
@@ -153,6 +154,7 @@ class Settings(_Section):
     sites: list[SiteConfig] = Field(default_factory=list)
     web: WebConfig = Field(default_factory=WebConfig)
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

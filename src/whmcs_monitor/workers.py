@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from whmcs_monitor.alerting.engine import Engine
+from whmcs_monitor.checks.worker import HEARTBEAT_SWEEP, run_checks, sweep_heartbeats
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
 
@@ -57,6 +58,13 @@ def background_workers(services: Services) -> list[Worker]:
             "store-maintenance",
             lambda: every(
                 MAINTENANCE_INTERVAL, lambda: _store_maintenance(services), name="store maintenance"
+            ),
+        ),
+        ("checks", lambda: run_checks(services)),
+        (
+            "heartbeat-sweep",
+            lambda: every(
+                HEARTBEAT_SWEEP, lambda: sweep_heartbeats(services), name="heartbeat sweep"
             ),
         ),
     ]

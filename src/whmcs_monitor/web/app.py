@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from whmcs_monitor import __version__
+from whmcs_monitor.checks.routes import router as checks_router
 from whmcs_monitor.config import Settings
 from whmcs_monitor.demo.simulator import run_simulator
 from whmcs_monitor.ingest.routes import router as ingest_router
@@ -59,5 +60,6 @@ def create_app(settings: Settings, *, demo: bool = False) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(ingest_router)
+    app.include_router(checks_router)
     install_dashboard(app)
     return app

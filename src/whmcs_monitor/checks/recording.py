@@ -1,0 +1,181 @@
+"""Turning probe results into stored facts: flap state, metric samples and events, in one write
+transaction per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from whmcs_monitor.catalog import Catalog
+from whmcs_monitor.checks.base import CheckBase, Finding, Result
+from whmcs_monitor.checks.flap import FlapState, advance, transition_kinds
+from whmcs_monitor.checks.tables import check_state
+from whmcs_monitor.events.model import Event
+from whmcs_monitor.events.normalize import build_event
+from whmcs_monitor.lib.durations import format_duration
+from whmcs_monitor.lib.timeutil import as_utc
+from whmcs_monitor.store.events import insert_events
+from whmcs_monitor.store.metrics import Sample, record
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    check: CheckBase
+    result: Result
+    started_at: datetime  # when the probe began; also the run's identity in event ids
+
+
+def samples(outcome: Outcome) -> list[Sample]:
+    """``check_up`` (1 answering, 0 down), ``check_latency_ms`` and each probe metric.
+
+    A metric key ``name:item`` (``disk_pct:/var``) becomes ``check_name`` with an ``item`` label.
+    """
+    check, result, ts = outcome.check, outcome.result, outcome.started_at
+    labels = {"check": check.name, "type": check.type_name}
+    out = [Sample("check_up", 0.0 if result.status == "down" else 1.0, labels, check.site, ts)]
+    if result.latency_ms is not None:
+        out.append(Sample("check_latency_ms", result.latency_ms, labels, check.site, ts))
+    for key, value in result.metrics.items():
+        name, _, item = key.partition(":")
+        extra = {"item": item} if item else {}
+        if value == value and abs(value) != float("inf"):  # NaN and inf are not storable points
+            out.append(Sample(f"check_{name}", value, {**labels, **extra}, check.site, ts))
+    return out
+
+
+def _event(
+    catalog: Catalog,
+    check: CheckBase,
+    kind: str,
+    key: str,
+    data: dict[str, Any],
+    *,
+    at: datetime,
+    labels: dict[str, str] | None = None,
+    severity: str | None = None,
+) -> Event:
+    payload = {"check": check.name, "target": check.target, "type": check.type_name, **data}
+    return build_event(
+        catalog.get(kind),
+        site=check.site,
+        data=payload,
+        occurred_at=at,
+        event_id=f"check:{check.name}:{kind}:{key}",
+        labels={**check.labels, **(labels or {})},
+        severity=severity,
+    )
+
+
+def transition_events(
+    catalog: Catalog, outcome: Outcome, before: FlapState, after: FlapState, since: datetime | None
+) -> list[Event]:
+    """check.down/up/degraded for a state change, plus the type's own down kind."""
+    check, result, at = outcome.check, outcome.result, outcome.started_at
+    run = at.isoformat()
+    events = []
+    for kind in transition_kinds(before.state, after.state):
+        data: dict[str, Any] = {"message": result.message, "state": after.state}
+        if kind == "check.up":
+            data["down_for"] = format_duration(at - since) if since else "an unknown time"
+        events.append(_event(catalog, check, kind, run, data, at=at))
+    down = check.down_event()
+    if after.state == "down" and before.state != "down" and down is not None:
+        kind, labels = down
+        events.append(
+            _event(catalog, check, kind, run, {"message": result.message, **labels}, at=at)
+        )
+    return events
+
+
+def finding_events(catalog: Catalog, outcome: Outcome, after: FlapState) -> list[Event]:
+    """A failing run's findings wait for flap control to confirm the check is down."""
+    if outcome.result.status == "down" and after.state != "down":
+        return []
+    return [_finding_event(catalog, outcome, f) for f in outcome.result.findings]
+
+
+def _finding_event(catalog: Catalog, outcome: Outcome, finding: Finding) -> Event:
+    return _event(
+        catalog,
+        outcome.check,
+        finding.kind,
+        finding.key,
+        dict(finding.data),
+        at=outcome.started_at,
+        labels=dict(finding.labels),
+        severity=finding.severity,
+    )
+
+
+def record_outcomes(
+    conn: Connection, catalog: Catalog, outcomes: Sequence[Outcome], *, owner: str | None
+) -> list[Event]:
+    """Apply results to the claimed rows; a row no longer claimed by ``owner`` is left alone.
+
+    The conditional update (``claimed_by = owner``) is what keeps a slow instance whose lease
+    ran out from overwriting the state written by the instance that took the check over.
+    ``owner=None`` records without a claim (tests and one-off runs).
+    """
+    if not outcomes:
+        return []
+    names = [o.check.name for o in outcomes]
+    stmt = sa.select(check_state).where(check_state.c.name.in_(names))
+    if owner is not None:
+        stmt = stmt.where(check_state.c.claimed_by == owner)
+    rows = {row.name: row for row in conn.execute(stmt)}
+    stored_samples: list[Sample] = []
+    events: list[Event] = []
+    for outcome in outcomes:
+        row = rows.get(outcome.check.name)
+        if row is None:
+            continue
+        before = FlapState(row.state, row.fail_streak, row.ok_streak)
+        after = advance(
+            before,
+            outcome.result.status,
+            down_after=outcome.check.down_after,
+            up_after=outcome.check.up_after,
+        )
+        since = as_utc(row.last_change_at) if row.last_change_at else None
+        changed = after.state != before.state
+        events += transition_events(catalog, outcome, before, after, since)
+        events += finding_events(catalog, outcome, after)
+        stored_samples += samples(outcome)
+        conn.execute(
+            check_state.update()
+            .where(check_state.c.name == row.name)
+            .values(
+                state=after.state,
+                fail_streak=after.fail_streak,
+                ok_streak=after.ok_streak,
+                claimed_by=None,
+                claimed_until=None,
+                last_run_at=outcome.started_at,
+                last_status=outcome.result.status,
+                last_message=outcome.result.message[:2000],
+                last_latency_ms=outcome.result.latency_ms,
+                last_metrics=_storable(outcome.result.metrics),
+                last_change_at=outcome.started_at if changed else row.last_change_at,
+                down_since=_down_since(after.state, changed, outcome.started_at, row.down_since),
+            )
+        )
+    record(conn, stored_samples)
+    insert_events(conn, events)
+    return events
+
+
+def _storable(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if v == v and abs(v) != float("inf")}
+
+
+def _down_since(
+    state: str, changed: bool, at: datetime, previous: datetime | None
+) -> datetime | None:
+    if state != "down":
+        return None
+    return at if changed else previous

@@ -1,0 +1,131 @@
+"""DNS checks against a stub server on loopback, and TCP checks against real listeners."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from checks_fixtures import dns_stub, listener_that_never_accepts
+from whmcs_monitor.checks.base import ProbeContext, Result
+from whmcs_monitor.checks.registry import parse_check
+from whmcs_monitor.lib.timeutil import utcnow
+
+RECORDS = {
+    ("billing.example.com", "A"): ["192.0.2.10", "192.0.2.11"],
+    ("example.com", "MX"): ["10 mail.example.com."],
+    ("example.com", "TXT"): ['"v=spf1 include:_spf.example.net -all"'],
+}
+
+
+async def resolve(port: int, **spec: Any) -> Result:
+    check = parse_check(
+        {
+            "type": "dns",
+            "name": "dns",
+            "resolvers": ["127.0.0.1"],
+            "resolver_port": port,
+            "timeout": 2,
+            **spec,
+        }
+    )
+    return await check.probe(ProbeContext(utcnow()))
+
+
+async def test_a_name_resolving_to_the_expected_answers_is_up() -> None:
+    with dns_stub(RECORDS) as port:
+        result = await resolve(
+            port, query="billing.example.com", expected=["192.0.2.11", "192.0.2.10"]
+        )
+    assert result.status == "up"
+    assert result.message == "billing.example.com A = 192.0.2.10, 192.0.2.11"
+
+
+async def test_an_unexpected_answer_is_down_with_a_dns_mismatch_finding() -> None:
+    with dns_stub(RECORDS) as port:
+        result = await resolve(port, query="billing.example.com", expected=["192.0.2.10"])
+    assert result.status == "down"
+    [finding] = result.findings
+    assert finding.kind == "dns.mismatch"
+    assert finding.data["actual"] == "192.0.2.10, 192.0.2.11"
+
+
+async def test_contains_mode_accepts_extra_answers() -> None:
+    with dns_stub(RECORDS) as port:
+        result = await resolve(
+            port, query="billing.example.com", expected=["192.0.2.10"], match="contains"
+        )
+    assert result.status == "up"
+
+
+async def test_mx_and_txt_answers_compare_without_dots_or_quotes() -> None:
+    with dns_stub(RECORDS) as port:
+        mx = await resolve(
+            port, query="example.com", record_type="MX", expected=["10 mail.example.com"]
+        )
+        txt = await resolve(
+            port,
+            query="example.com",
+            record_type="TXT",
+            expected=["v=spf1 include:_spf.example.net -all"],
+        )
+    assert (mx.status, txt.status) == ("up", "up")
+
+
+async def test_a_name_that_does_not_exist_is_down() -> None:
+    with dns_stub(RECORDS) as port:
+        result = await resolve(port, query="gone.example.com")
+    assert result.status == "down"
+    assert result.message == "gone.example.com does not exist (NXDOMAIN)"
+
+
+async def test_a_resolver_that_does_not_answer_is_down_within_the_timeout() -> None:
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        start = time.monotonic()
+        result = await resolve(silent.getsockname()[1], query="billing.example.com", timeout=0.5)
+    finally:
+        silent.close()
+    assert result.status == "down"
+    assert "within the timeout" in result.message
+    assert time.monotonic() - start < 2
+
+
+def test_a_resolver_must_be_an_ip_address() -> None:
+    with pytest.raises(ValueError, match=r"'dns\.google' is not an IP address of a resolver"):
+        parse_check({"type": "dns", "name": "d", "query": "x", "resolvers": ["dns.google"]})
+
+
+async def tcp(port: int, **spec: Any) -> Result:
+    check = parse_check({"type": "tcp", "name": "t", "host": "127.0.0.1", "port": port, **spec})
+    return await check.probe(ProbeContext(utcnow()))
+
+
+async def test_a_listening_port_is_up() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    try:
+        result = await tcp(server.getsockname()[1])
+    finally:
+        server.close()
+    assert result.status == "up"
+    assert result.latency_ms is not None
+
+
+async def test_a_refused_connection_is_down_with_the_reason() -> None:
+    result = await tcp(1)
+    assert result.status == "down"
+    assert result.message.startswith("cannot connect to 127.0.0.1:1")
+
+
+async def test_a_listener_that_never_accepts_times_out() -> None:
+    with listener_that_never_accepts() as port:
+        start = time.monotonic()
+        result = await tcp(port, timeout=0.3)
+    assert result.status == "down"
+    assert result.message == f"no connection to 127.0.0.1:{port} within 0.3s"
+    assert time.monotonic() - start < 1.5

@@ -1,0 +1,73 @@
+"""The MySQL/MariaDB check against the real MariaDB at 127.0.0.1:3306."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pymysql
+import pytest
+
+from support import require
+from whmcs_monitor.checks.base import ProbeContext, Result
+from whmcs_monitor.checks.registry import parse_check
+from whmcs_monitor.lib.timeutil import utcnow
+
+
+def _mariadb_up() -> bool:
+    try:
+        pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=2).close()
+        return True
+    except pymysql.MySQLError:
+        return False
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mariadb() -> None:
+    require(_mariadb_up(), "MariaDB is not reachable at 127.0.0.1:3306 as root")
+
+
+async def run(ctx: ProbeContext | None = None, **spec: Any) -> Result:
+    check = parse_check({"type": "mysql", "name": "db", "user": "root", "timeout": 3, **spec})
+    return await check.probe(ctx or ProbeContext(utcnow()))
+
+
+async def test_a_healthy_server_is_up_with_its_connection_figures() -> None:
+    result = await run()
+    assert result.status == "up"
+    m = result.metrics
+    assert m["max_connections"] > 0
+    assert 1 <= m["threads_connected"] <= m["max_connections"]
+    assert 0 < m["buffer_pool_hit_ratio"] <= 1
+    assert m["connect_ms"] > 0
+    assert "replica_lag_s" not in m  # this server is no replica
+
+
+async def test_counters_become_rates_against_the_previous_run() -> None:
+    first = await run()
+    now = utcnow()
+    ctx = ProbeContext(now, first.metrics, now - timedelta(seconds=10))
+    second = await run(ctx)
+    assert second.metrics["qps"] > 0  # our own SHOW statements count as questions
+    assert second.metrics["slow_queries_per_s"] >= 0
+    assert second.metrics["aborted_connects_per_s"] >= 0
+
+
+async def test_a_threshold_crossed_makes_it_degraded_with_a_finding() -> None:
+    result = await run(max_connections_pct=0.01)
+    assert result.status == "degraded"
+    assert "of max_connections in use" in result.message
+    assert result.findings[0].kind == "mysql.check_failed"
+
+
+async def test_a_wrong_password_is_down_and_never_echoes_it() -> None:
+    result = await run(user="nobody_here", password="s3cret-pw-9911")
+    assert result.status == "down"
+    assert "Access denied" in result.message
+    assert "s3cret-pw-9911" not in result.message
+
+
+async def test_a_closed_port_is_down() -> None:
+    result = await run(port=1)
+    assert result.status == "down"
+    assert result.message.startswith("MySQL 127.0.0.1:1: Can't connect")

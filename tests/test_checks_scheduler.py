@@ -1,0 +1,260 @@
+"""The scheduler on both backends: results become samples and state, flap control turns state
+changes into events, and instances sharing a database never run one check twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from checks_fixtures import FrozenClock, SwitchableListener
+from support import make_settings
+from whmcs_monitor.catalog import load_catalog
+from whmcs_monitor.checks.base import CheckBase, ProbeContext, Result
+from whmcs_monitor.checks.scheduler import Claim, Scheduler, run_probe
+from whmcs_monitor.checks.tables import check_state
+from whmcs_monitor.config import Settings
+from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.events import EventFilter, query_events
+from whmcs_monitor.store.metrics import latest
+
+
+@pytest.fixture
+def listener() -> Iterator[SwitchableListener]:
+    port = SwitchableListener()
+    port.up()
+    yield port
+    port.down()
+
+
+def tcp(name: str, port: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "tcp",
+        "host": "127.0.0.1",
+        "port": port,
+        "interval": 10,
+        "jitter": 0,
+        "timeout": 1,
+        **extra,
+    }
+
+
+def scheduler_for(
+    database_url: str,
+    probes: list[dict[str, Any]],
+    clock: FrozenClock,
+    db: Database,
+    owner: str = "a",
+) -> Scheduler:
+    settings: Settings = make_settings(database_url, checks={"probes": probes})
+    scheduler = Scheduler(db, settings, load_catalog(), owner=owner, clock=clock)
+    scheduler.sync()
+    make_all_due(db, clock)
+    return scheduler
+
+
+def make_all_due(db: Database, clock: FrozenClock) -> None:
+    with db.write() as conn:
+        conn.execute(check_state.update().values(next_run_at=clock.now))
+
+
+def state(db: Database, name: str) -> Any:
+    with db.read() as conn:
+        return conn.execute(sa.select(check_state).where(check_state.c.name == name)).one()
+
+
+def kinds(db: Database) -> list[str]:
+    with db.read() as conn:
+        return [e["kind"] for e in reversed(query_events(conn, EventFilter(limit=1000)))]
+
+
+async def step(scheduler: Scheduler, clock: FrozenClock) -> None:
+    clock.advance(timedelta(seconds=10))
+    await scheduler.run_due_now()
+
+
+async def test_a_result_becomes_state_samples_and_latency(
+    database_url: str, db: Database, listener: SwitchableListener
+) -> None:
+    clock = FrozenClock()
+    scheduler = scheduler_for(database_url, [tcp("db-port", listener.port)], clock, db)
+    assert await scheduler.run_due_now() == 1
+    row = state(db, "db-port")
+    assert (row.state, row.last_status, row.claimed_by) == ("up", "up", None)
+    assert row.last_message.startswith("connected in ")
+    with db.read() as conn:
+        [(_, _, up)] = latest(conn, "check_up", labels={"check": "db-port"})
+        [(_, _, ms)] = latest(conn, "check_latency_ms", labels={"check": "db-port"})
+    assert up == 1.0
+    assert ms >= 0
+    assert kinds(db) == []  # unknown -> up is the first result, not news
+
+
+async def test_flap_control_needs_n_failures_to_go_down_and_m_successes_to_come_back(
+    database_url: str, db: Database, listener: SwitchableListener
+) -> None:
+    clock = FrozenClock()
+    spec = tcp("billing-port", listener.port, down_after=2, up_after=2)
+    scheduler = scheduler_for(database_url, [spec], clock, db)
+    await scheduler.run_due_now()
+    listener.down()
+    await step(scheduler, clock)
+    assert state(db, "billing-port").state == "up"  # one failure is a blip
+    await step(scheduler, clock)
+    assert state(db, "billing-port").state == "down"
+    assert kinds(db) == ["check.down"]
+    listener.up()
+    await step(scheduler, clock)
+    assert state(db, "billing-port").state == "down"  # one success is not yet a recovery
+    await step(scheduler, clock)
+    assert state(db, "billing-port").state == "up"
+    assert kinds(db) == ["check.down", "check.up"]
+    with db.read() as conn:
+        up_event = query_events(conn, EventFilter(kinds=["check.up"]))[0]
+    assert (
+        up_event["summary"] == "billing-port is UP again after 20s"
+    )  # down at the 2nd failure, up at the 2nd success
+    assert up_event["labels"]["check"] == "billing-port"
+
+
+async def test_a_check_type_with_its_own_down_kind_stores_it_beside_check_down(
+    database_url: str, db: Database
+) -> None:
+    clock = FrozenClock()
+    spec = {
+        "name": "mx",
+        "type": "smtp",
+        "host": "127.0.0.1",
+        "port": 1,
+        "down_after": 1,
+        "jitter": 0,
+        "timeout": 1,
+    }
+    scheduler = scheduler_for(database_url, [spec], clock, db)
+    await scheduler.run_due_now()
+    assert kinds(db) == ["check.down", "dependency.smtp_down"]
+    with db.read() as conn:
+        [smtp] = query_events(conn, EventFilter(kinds=["dependency.smtp_down"]))
+    assert smtp["labels"]["host"] == "127.0.0.1"
+    assert smtp["summary"].startswith("SMTP server 127.0.0.1 check failed: SMTP 127.0.0.1:1:")
+
+
+async def test_a_failing_runs_findings_wait_until_flap_control_says_down(
+    database_url: str, db: Database
+) -> None:
+    from checks_fixtures import dns_stub
+
+    clock = FrozenClock()
+    with dns_stub({("billing.example.com", "A"): ["192.0.2.66"]}) as port:
+        spec = {
+            "name": "dns",
+            "type": "dns",
+            "query": "billing.example.com",
+            "expected": ["192.0.2.10"],
+            "resolvers": ["127.0.0.1"],
+            "resolver_port": port,
+            "interval": 10,
+            "down_after": 2,
+            "jitter": 0,
+            "timeout": 2,
+        }
+        scheduler = scheduler_for(database_url, [spec], clock, db)
+        await scheduler.run_due_now()
+        assert kinds(db) == []
+        await step(scheduler, clock)
+        await step(scheduler, clock)  # the same wrong answer again is the same finding
+    assert kinds(db) == ["check.down", "dns.mismatch"]
+
+
+def test_two_instances_claiming_at_once_never_take_the_same_check(
+    database_url: str, db: Database
+) -> None:
+    clock = FrozenClock()
+    probes = [tcp(f"c{i}", 1) for i in range(40)]
+    first = scheduler_for(database_url, probes, clock, db, owner="first")
+    second_db = Database(database_url)
+    try:
+        second = Scheduler(second_db, first.settings, first.catalog, owner="second", clock=clock)
+        second.checks = dict(first.checks)
+        taken: dict[str, list[str]] = {}
+        for _round in range(3):
+            barrier = threading.Barrier(2)
+
+            def claim(scheduler: Scheduler, barrier: threading.Barrier = barrier) -> None:
+                barrier.wait()
+                names = [c.name for c in scheduler.claim(clock.now, horizon=timedelta(0))]
+                taken.setdefault(scheduler.owner, []).extend(names)
+
+            threads = [threading.Thread(target=claim, args=(s,)) for s in (first, second)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            clock.advance(timedelta(seconds=10))
+            with db.write() as conn:  # the runs finished: leases released
+                conn.execute(check_state.update().values(claimed_by=None, claimed_until=None))
+    finally:
+        second_db.dispose()
+    everything = taken.get("first", []) + taken.get("second", [])
+    # Every due check was claimed in every round, and never by both instances in one round.
+    assert sorted(everything) == sorted([f"c{i}" for i in range(40)] * 3)
+
+
+async def test_a_result_from_an_instance_that_lost_its_claim_is_dropped(
+    database_url: str, db: Database, listener: SwitchableListener
+) -> None:
+    clock = FrozenClock()
+    scheduler = scheduler_for(database_url, [tcp("port", listener.port)], clock, db, owner="slow")
+    [claim] = scheduler.claim(clock.now, horizon=timedelta(0))
+    with db.write() as conn:  # the lease ran out and another instance took the check over
+        conn.execute(check_state.update().values(claimed_by="fast"))
+    scheduler.start(claim)
+    await scheduler.drain()
+    await scheduler.flush()
+    assert state(db, "port").last_run_at is None
+
+
+async def test_a_claimed_check_is_not_due_again_until_its_next_interval(
+    database_url: str, db: Database
+) -> None:
+    clock = FrozenClock()
+    scheduler = scheduler_for(database_url, [tcp("p", 1, interval=60)], clock, db)
+    assert len(scheduler.claim(clock.now)) == 1
+    assert scheduler.claim(clock.now) == []
+    row = state(db, "p")
+    assert row.next_run_at.replace(tzinfo=None) == (clock.now + timedelta(seconds=60)).replace(
+        tzinfo=None
+    )
+
+
+class _Exploding(CheckBase):
+    type: str = "exploding"
+
+    @property
+    def target(self) -> str:
+        return "nowhere"
+
+    async def probe(self, ctx: ProbeContext) -> Result:
+        raise RuntimeError("bug in a probe")
+
+
+async def test_a_probe_that_raises_costs_one_result_not_the_scheduler() -> None:
+    check = _Exploding(name="boom")
+    clock = FrozenClock()
+    result = await run_probe(check, Claim("boom", clock.now, {}, None), clock.now, None)
+    assert result.status == "down"
+    assert result.message == "the probe failed: RuntimeError: bug in a probe"
+
+
+async def test_sync_drops_checks_removed_from_the_config(database_url: str, db: Database) -> None:
+    clock = FrozenClock()
+    scheduler_for(database_url, [tcp("old", 1), tcp("kept", 1)], clock, db)
+    scheduler_for(database_url, [tcp("kept", 1)], clock, db)
+    with db.read() as conn:
+        names = [r.name for r in conn.execute(sa.select(check_state.c.name))]
+    assert names == ["kept"]
