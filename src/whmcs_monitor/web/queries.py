@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from whmcs_monitor import coverage
 from whmcs_monitor.accounts import list_users
+from whmcs_monitor.alerting.queries import list_alerts
 from whmcs_monitor.catalog.loader import SEVERITY_ORDER
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.durations import parse_duration
@@ -104,6 +105,7 @@ def overview(services: Services) -> dict[str, Any]:
             "window_hours": int(HEALTH_WINDOW.total_seconds() // 3600),
             "health": category_health(services, conn, now),
             "figures": business_figures(conn, now),
+            "open_alerts": list_alerts(conn, limit=20),
             "recent_events": [
                 _brief(e)
                 for e in query_events(conn, EventFilter(limit=15, since=now - HEALTH_WINDOW))

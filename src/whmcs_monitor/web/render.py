@@ -22,6 +22,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/events", "Events", "viewer"),
     ("/alerts", "Alerts", "viewer"),
     ("/checks", "Checks", "viewer"),
+    ("/heartbeats", "Heartbeats", "viewer"),
     ("/silences", "Silences", "viewer"),
     ("/receivers", "Receivers", "viewer"),
     ("/coverage", "Coverage", "viewer"),
