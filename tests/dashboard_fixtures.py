@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from fastapi.testclient import TestClient
 from support import make_settings
 from whmcs_monitor import accounts
 from whmcs_monitor.accounts import create_user, get_user
+from whmcs_monitor.alerting import state
+from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.web import sessions
 from whmcs_monitor.web.app import create_app
@@ -24,6 +27,21 @@ PASSWORDS = {
     "dave": "dave-password-44",
 }
 ROLES = {"alice": "admin", "bob": "operator", "charlie": "viewer", "dave": "viewer"}
+
+
+def fire_alert(db: Database, summary: str) -> int:
+    with db.write() as conn:
+        return state.fire(
+            conn,
+            fp=uuid.uuid4().hex,
+            rule="gateway-failures",
+            site="main",
+            severity="error",
+            labels={"rule": "gateway-failures", "gateway": "stripe"},
+            summary=summary,
+            details={},
+            at=utcnow(),
+        )
 
 
 def seed_users(db: Database) -> None:
@@ -81,6 +99,10 @@ class Dashboard:
         self.client.cookies.clear()
         self.client.cookies.update(cookies)
         return csrf
+
+    def fire_alert(self, summary: str = "Gateway stripe failing") -> int:
+        """Open a firing alert the way the rule engine does."""
+        return fire_alert(self.db, summary)
 
     def csrf(self) -> str:
         page = self.client.get("/account")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from dashboard_fixtures import Dashboard
-from dashboard_fixtures import dashboard_fixture  # noqa: F401  (registers the fixture)
+from dashboard_fixtures import (
+    Dashboard,
+    dashboard_fixture,  # noqa: F401  (registers the fixture)
+)
 from whmcs_monitor.accounts import set_disabled
 from whmcs_monitor.store.tables import audit_log
 from whmcs_monitor.web.tables import api_tokens

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pyotp
 import sqlalchemy as sa
 
-from dashboard_fixtures import Dashboard
-from dashboard_fixtures import dashboard_fixture  # noqa: F401  (registers the fixture)
+from dashboard_fixtures import (
+    Dashboard,
+    dashboard_fixture,  # noqa: F401  (registers the fixture)
+)
 from whmcs_monitor.accounts import enable_totp, set_disabled
 from whmcs_monitor.store.tables import audit_log
 

@@ -186,7 +186,7 @@ def test_the_overview_counts_business_figures_over_24_hours(seeded: Dashboard) -
     assert health["orders_payments"] == "ok"
     assert health["support"] == "quiet"
     page = seeded.client.get("/").text
-    assert "Invoices paid" in page and "Alerting is not part of this build yet" in page
+    assert "Invoices paid" in page and "No open alerts" in page
 
 
 def test_the_business_figures_name_real_catalog_kinds(dashboard: Dashboard) -> None:
@@ -203,6 +203,17 @@ def test_the_coverage_page_lists_each_gaps_action(seeded: Dashboard) -> None:
         assert gap["action"].split("`")[0] in page
 
 
-def test_pages_whose_data_is_not_built_yet_say_so_without_numbers(seeded: Dashboard) -> None:
-    page = seeded.client.get("/alerts").text
-    assert "Nothing to show yet" in page and "What to configure" in page
+def test_empty_pages_say_what_will_appear_and_what_to_configure(seeded: Dashboard) -> None:
+    assert "alerting.receivers" in seeded.client.get("/receivers").text
+    assert "under <code>checks:</code>" in seeded.client.get("/checks").text
+    assert "checks.heartbeats" in seeded.client.get("/heartbeats").text
+    assert seeded.client.get("/api/v1/checks").json() == {"checks": [], "heartbeats": []}
+
+
+def test_an_open_alert_shows_on_the_overview_and_the_alerts_page(seeded: Dashboard) -> None:
+    alert_id = seeded.fire_alert("Every stripe capture failing")
+    overview = seeded.client.get("/api/v1/overview").json()
+    assert [a["id"] for a in overview["open_alerts"]] == [alert_id]
+    assert "Every stripe capture failing" in seeded.client.get("/").text
+    detail = seeded.client.get(f"/api/v1/alerts/{alert_id}").json()
+    assert [h["action"] for h in detail["history"]] == ["fired"]
