@@ -34,10 +34,10 @@ def fire_alert(db: Database, summary: str) -> int:
         return state.fire(
             conn,
             fp=uuid.uuid4().hex,
-            rule="gateway-failures",
+            rule="test-only-rule",
             site="main",
             severity="error",
-            labels={"rule": "gateway-failures", "gateway": "stripe"},
+            labels={"rule": "test-only-rule", "gateway": "stripe"},
             summary=summary,
             details={},
             at=utcnow(),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from dashboard_fixtures import PASSWORDS, seed_users
+from dashboard_fixtures import PASSWORDS, fire_alert, seed_users
 from support import Collector, make_settings, require
 from whmcs_monitor import accounts
 from whmcs_monitor.store.db import Database
@@ -163,12 +163,47 @@ def test_filtering_events_swaps_the_list_and_keeps_the_filter_in_the_url(
     tab.close()
 
 
+def test_an_operator_acknowledges_an_alert_and_silences_it_from_the_list(
+    browser: object, live: Collector
+) -> None:
+    db = Database(live.settings.database_url)
+    alert_id = fire_alert(db, "Every stripe capture failing")
+    db.dispose()
+    tab = Tab(browser, live)
+    tab.login("bob")
+    tab.page.goto("/alerts")
+    row = tab.page.locator("table.alerts tr", has_text="Every stripe capture failing")
+    row.locator("button", has_text="Acknowledge").click()
+    tab.page.wait_for_load_state()
+    assert (
+        "acknowledged by bob"
+        in tab.page.locator("table.alerts tr", has_text="Every stripe").inner_text()
+    )
+    tab.page.locator("table.alerts tr", has_text="Every stripe").locator(
+        "a", has_text="Silence"
+    ).click()
+    assert "gateway=stripe" in tab.page.input_value("textarea[name=matchers]")
+    tab.page.fill("input[name=comment]", "Stripe incident, they know")
+    tab.page.click("button:has-text('Create silence')")
+    tab.page.wait_for_url(re.compile(r".*/silences$"))
+    assert "Stripe incident, they know" in tab.page.inner_text("main")
+    tab.shot("silence-created")
+    tab.page.goto(f"/alerts/{alert_id}")
+    assert "acknowledged" in tab.page.inner_text("ol.timeline")
+    tab.shot("alert-timeline")
+    tab.close()
+
+
 def test_a_viewer_is_shown_no_admin_links_and_is_refused_the_users_page(
     browser: object, live: Collector
 ) -> None:
     tab = Tab(browser, live)
     tab.login("charlie")
     assert tab.page.locator("header nav a", has_text="Users").count() == 0
+    tab.page.goto("/alerts")
+    assert tab.page.locator("button", has_text="Acknowledge").count() == 0
+    tab.page.goto("/silences")
+    assert tab.page.locator("textarea[name=matchers]").count() == 0
     response = tab.page.goto("/users")
     assert response is not None and response.status == 403
     assert "this needs the admin role" in tab.page.inner_text("main")
