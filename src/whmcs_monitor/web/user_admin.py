@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from whmcs_monitor.accounts import Role, create_user, set_disabled, set_role
+from whmcs_monitor.accounts import Role, create_user, get_user, set_disabled, set_role
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
 from whmcs_monitor.web import queries
@@ -25,6 +25,7 @@ def update_user(
     services: Services, me: Principal, username: str, role: str | None, disabled: bool | None
 ) -> None:
     """Change a role or enable/disable; an admin cannot lock themselves out this way."""
+    get_user(services.db, username)  # a 404 naming the user, even when nothing is to change
     if username == me.user.username and (disabled or (role is not None and role != "admin")):
         raise InputError(
             "username: you cannot disable or demote your own account; ask another admin",
