@@ -56,14 +56,14 @@ def is_api(request: Request) -> bool:
 
 def _identify(services: Services, cookie: str | None, bearer: str | None) -> Principal | None:
     config = services.settings.web
+    stale = False
     with services.db.read() as conn:
         if bearer is not None:
             found = tokens.authenticate(conn, bearer)
             if found is None:
                 return None
             user, scope = found
-            role = user.role if scope == "write" else "viewer"
-            principal = Principal(user, role, "token")
+            principal = Principal(user, user.role if scope == "write" else "viewer", "token")
         elif cookie:
             session = sessions.load(conn, cookie, config)
             if session is None:
@@ -71,9 +71,9 @@ def _identify(services: Services, cookie: str | None, bearer: str | None) -> Pri
             principal = Principal(
                 session.user, session.user.role, "session", session.csrf_token, session.id_hash
             )
+            stale = sessions.needs_touch(conn, session)
         else:
             return None
-        stale = principal.via == "session" and sessions.needs_touch(conn, session)
     if bearer is not None:
         with services.db.write() as conn:
             tokens.mark_used(conn, bearer)

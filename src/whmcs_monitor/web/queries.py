@@ -84,13 +84,14 @@ def category_health(services: Services, conn: Connection, now: datetime) -> list
 
 def business_figures(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     kinds = [kind for kind, _ in BUSINESS_FIGURES]
-    counts = dict(
-        conn.execute(
+    counts: dict[str, int] = {
+        kind: int(count)
+        for kind, count in conn.execute(
             sa.select(events.c.kind, sa.func.count())
             .where(events.c.occurred_at >= now - HEALTH_WINDOW, events.c.kind.in_(kinds))
             .group_by(events.c.kind)
-        ).all()
-    )
+        )
+    }
     return [
         {"kind": kind, "label": label, "count_24h": int(counts.get(kind, 0))}
         for kind, label in BUSINESS_FIGURES
