@@ -18,6 +18,7 @@ from whmcs_monitor.alerting.engine import Engine
 from whmcs_monitor.checks.worker import HEARTBEAT_SWEEP, run_checks, sweep_heartbeats
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import metrics as metric_store
+from whmcs_monitor.web import housekeeping
 
 log = logging.getLogger(__name__)
 Worker = tuple[str, Callable[[], Coroutine[Any, Any, None]]]
@@ -65,6 +66,12 @@ def background_workers(services: Services) -> list[Worker]:
             "heartbeat-sweep",
             lambda: every(
                 HEARTBEAT_SWEEP, lambda: sweep_heartbeats(services), name="heartbeat sweep"
+            ),
+        ),
+        (
+            "web-housekeeping",
+            lambda: every(
+                MAINTENANCE_INTERVAL, lambda: housekeeping.purge(services), name="session purge"
             ),
         ),
     ]

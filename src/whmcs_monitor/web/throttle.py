@@ -57,3 +57,15 @@ def record_failure(conn: Connection, names: list[str], config: WebConfig) -> dat
 
 def clear(conn: Connection, name: str) -> None:
     conn.execute(login_throttle.delete().where(login_throttle.c.key == name))
+
+
+def purge_stale(conn: Connection, config: WebConfig) -> int:
+    """Forget counters whose window and lock have both passed (one row per name ever tried)."""
+    now = utcnow()
+    result = conn.execute(
+        login_throttle.delete().where(
+            login_throttle.c.window_start <= now - timedelta(minutes=config.login_window_minutes),
+            sa.or_(login_throttle.c.locked_until.is_(None), login_throttle.c.locked_until <= now),
+        )
+    )
+    return result.rowcount or 0
