@@ -157,3 +157,23 @@ def test_housekeeping_forgets_ended_sessions_and_stale_login_counters(
     with dashboard.db.read() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(web_sessions)) == 0
         assert conn.scalar(sa.select(sa.func.count()).select_from(login_throttle)) == 0
+
+
+def test_changing_the_password_logs_out_the_other_sessions(dashboard: Dashboard) -> None:
+    elsewhere, _ = dashboard.session_for("bob")
+    csrf = dashboard.use_session("bob")
+    response = dashboard.client.post(
+        "/account/password",
+        data={
+            "current_password": "bob-password-22",
+            "new_password": "a-new-password-9",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert dashboard.client.get("/account").status_code == 200
+    dashboard.client.cookies.clear()
+    dashboard.client.cookies.update(elsewhere)
+    assert dashboard.client.get("/account", follow_redirects=False).status_code == 303
+    assert dashboard.login("bob", "a-new-password-9") == 303

@@ -19,7 +19,7 @@ from whmcs_monitor.accounts import (
 )
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
-from whmcs_monitor.web import tokens
+from whmcs_monitor.web import sessions, tokens
 from whmcs_monitor.web.guard import Principal, services_of, viewer
 from whmcs_monitor.web.render import render
 
@@ -99,6 +99,8 @@ def _change_password(services: Services, me: Principal, current: str, new: str) 
             field="current_password",
         )
     set_password(services.db, me.user.username, new, actor=me.user.username)
+    with services.db.write() as conn:
+        sessions.end_others(conn, me.user.id, me.session_hash)
 
 
 @html.post("/account/password")

@@ -88,9 +88,13 @@ def end(conn: Connection, id_hash: str) -> None:
     conn.execute(web_sessions.delete().where(web_sessions.c.id_hash == id_hash))
 
 
-def end_all_for(conn: Connection, user_id: int) -> None:
-    """Log a user out everywhere (after a password change or when disabled)."""
-    conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
+def end_others(conn: Connection, user_id: int, keep_hash: str) -> None:
+    """Log a user out everywhere but here (after they changed their password)."""
+    conn.execute(
+        web_sessions.delete().where(
+            web_sessions.c.user_id == user_id, web_sessions.c.id_hash != keep_hash
+        )
+    )
 
 
 def purge_expired(conn: Connection, config: WebConfig) -> int:
