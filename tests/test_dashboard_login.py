@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pyotp
-import pytest
 import sqlalchemy as sa
 
 from dashboard_fixtures import (
@@ -13,10 +10,7 @@ from dashboard_fixtures import (
     dashboard_fixture,  # noqa: F401  (registers the fixture)
 )
 from whmcs_monitor.accounts import enable_totp, set_disabled
-from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store.tables import audit_log
-from whmcs_monitor.web import housekeeping, sessions, throttle
-from whmcs_monitor.web.tables import login_throttle, web_sessions
 
 
 def _actions(board: Dashboard) -> list[tuple[str, str, str]]:
@@ -142,21 +136,6 @@ def test_disabling_a_user_ends_their_session_at_once(dashboard: Dashboard) -> No
     assert dashboard.client.get("/").status_code == 200
     set_disabled(dashboard.db, "dave", True, actor="test")
     assert dashboard.client.get("/", follow_redirects=False).status_code == 303
-
-
-def test_housekeeping_forgets_ended_sessions_and_stale_login_counters(
-    dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    dashboard.login("alice")
-    dashboard.login("bob", "wrong-password")
-    services = dashboard.client.app.state.services  # type: ignore[attr-defined]
-    later = utcnow() + timedelta(days=30)
-    monkeypatch.setattr(sessions, "utcnow", lambda: later)
-    monkeypatch.setattr(throttle, "utcnow", lambda: later)
-    housekeeping.purge(services)
-    with dashboard.db.read() as conn:
-        assert conn.scalar(sa.select(sa.func.count()).select_from(web_sessions)) == 0
-        assert conn.scalar(sa.select(sa.func.count()).select_from(login_throttle)) == 0
 
 
 def test_changing_the_password_logs_out_the_other_sessions(dashboard: Dashboard) -> None:

@@ -74,4 +74,12 @@ def background_workers(services: Services) -> list[Worker]:
                 MAINTENANCE_INTERVAL, lambda: housekeeping.purge(services), name="session purge"
             ),
         ),
+        (
+            "planner-statistics",
+            lambda: every(
+                housekeeping.ANALYZE_INTERVAL,
+                lambda: housekeeping.refresh_statistics(services),
+                name="planner statistics",
+            ),
+        ),
     ]

@@ -1,4 +1,4 @@
-"""dashboard sessions, API tokens and login throttle state
+"""dashboard sessions, API tokens, login throttle state and indexes for the event pages
 
 Revision ID: 0401_web
 Revises: 0002_metrics
@@ -18,7 +18,17 @@ _BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _Utc = sa.DateTime(timezone=True)
 
 
+_EVENT_INDEXES = {
+    "ix_events_kind_seq": ["kind", "seq"],
+    "ix_events_category_seq": ["category", "seq"],
+    "ix_events_site_seq": ["site", "seq"],
+    "ix_events_occurred_at_category_severity": ["occurred_at", "category", "severity"],
+}
+
+
 def upgrade() -> None:
+    for name, columns in _EVENT_INDEXES.items():
+        op.create_index(name, "events", columns)
     op.create_table(
         "web_sessions",
         sa.Column("id_hash", sa.String(64), nullable=False),
@@ -62,6 +72,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name in _EVENT_INDEXES:
+        op.drop_index(name, table_name="events")
     op.drop_table("login_throttle")
     op.drop_table("api_tokens")
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")
