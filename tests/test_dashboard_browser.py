@@ -142,6 +142,7 @@ def test_filtering_events_swaps_the_list_and_keeps_the_filter_in_the_url(
                 "occurred_at": _now(),
                 "vars": {
                     "ticketid": 5,
+                    "ticketmask": "KQX-204518",
                     "userid": 3,
                     "deptname": "Sales",
                     "subject": "Need help",
