@@ -12,7 +12,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,10 @@ from argon2 import PasswordHasher
 from dashboard_fixtures import PASSWORDS, fire_alert, seed_users
 from support import Collector, make_settings, require
 from whmcs_monitor import accounts
+from whmcs_monitor.checks.tables import check_state
+from whmcs_monitor.store import metrics as metric_store
 from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.metrics import Sample
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -209,6 +212,53 @@ def test_a_viewer_is_shown_no_admin_links_and_is_refused_the_users_page(
     assert response is not None and response.status == 403
     assert "this needs the admin role" in tab.page.inner_text("main")
     tab.problems = [p for p in tab.problems if "403" not in p]  # the browser logs the 403 itself
+    tab.close()
+
+
+def _seed_check(url: str) -> None:
+    """A check with an hour of latency samples, as the scheduler would have left it."""
+    now = datetime.now(UTC)
+    labels = {"check": "billing-site", "type": "http"}
+    db = Database(url)
+    with db.write() as conn:
+        conn.execute(
+            check_state.insert().values(
+                name="billing-site",
+                site="main",
+                type="http",
+                target="https://billing.example.com/",
+                origin="config",
+                state="up",
+                fail_streak=0,
+                ok_streak=12,
+                next_run_at=now + timedelta(days=365),
+                last_run_at=now,
+                last_status="ok",
+                last_message="200 OK",
+                last_latency_ms=181.0,
+                last_metrics={},
+            )
+        )
+        metric_store.record(
+            conn,
+            [
+                Sample(name, value, labels, site="main", ts=now - timedelta(minutes=5 * n))
+                for n in range(12)
+                for name, value in (("check_latency_ms", 150.0 + 10 * (n % 4)), ("check_up", 1.0))
+            ],
+        )
+    db.dispose()
+
+
+def test_a_checks_latency_chart_draws_under_the_csp(browser: object, live: Collector) -> None:
+    _seed_check(live.settings.database_url)
+    tab = Tab(browser, live)
+    tab.login("charlie")
+    tab.page.goto("/checks")
+    assert "100.00%" in tab.page.inner_text("main")
+    tab.page.click("text=billing-site")
+    tab.page.wait_for_selector("#latency-chart canvas")
+    tab.shot("check-latency")
     tab.close()
 
 
