@@ -22,7 +22,7 @@ _EVENT_INDEXES = {
     "ix_events_kind_seq": ["kind", "seq"],
     "ix_events_category_seq": ["category", "seq"],
     "ix_events_site_seq": ["site", "seq"],
-    "ix_events_occurred_at_category_severity": ["occurred_at", "category", "severity"],
+    "ix_events_category_severity_occurred_at": ["category", "severity", "occurred_at"],
 }
 
 
