@@ -85,7 +85,7 @@ async def events_page(
         **data,
         "categories": [(c.id, c.title) for c in services.catalog.categories],
         "severities": list(SEVERITY_ORDER),
-        "sites": [s["id"] for s in queries.site_status(services)["sites"]],
+        "sites": [site_id for site_id, _, _ in queries.site_ids(services)],
     }
     return render(request, "events.html", data)
 

@@ -232,7 +232,7 @@ def coverage_card(services: Services) -> dict[str, Any]:
     return card.as_json()
 
 
-def _site_ids(services: Services) -> list[tuple[str, str, bool]]:
+def site_ids(services: Services) -> list[tuple[str, str, bool]]:
     """(id, name, is_demo) for every site allowed to send events."""
     rows = [(s.id, s.name or s.id, False) for s in services.settings.sites]
     demo = services.settings.demo
@@ -252,7 +252,7 @@ def site_status(services: Services) -> dict[str, Any]:
     now = utcnow()
     out = []
     with services.db.read() as conn:
-        for site_id, name, is_demo in _site_ids(services):
+        for site_id, name, is_demo in site_ids(services):
             last = _latest(conn, site_id)
             beat = _latest(conn, site_id, "forwarder.heartbeat")
             payload: dict[str, Any] = beat.payload if beat is not None else {}
