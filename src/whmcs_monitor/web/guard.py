@@ -62,8 +62,9 @@ def _identify(services: Services, cookie: str | None, bearer: str | None) -> Pri
             found = tokens.authenticate(conn, bearer)
             if found is None:
                 return None
-            user, scope = found
-            principal = Principal(user, user.role if scope == "write" else "viewer", "token")
+            role = found.user.role if found.scope == "write" else "viewer"
+            principal = Principal(found.user, role, "token")
+            stale = found.stale
         elif cookie:
             session = sessions.load(conn, cookie, config)
             if session is None:
@@ -71,15 +72,15 @@ def _identify(services: Services, cookie: str | None, bearer: str | None) -> Pri
             principal = Principal(
                 session.user, session.user.role, "session", session.csrf_token, session.id_hash
             )
-            stale = sessions.needs_touch(conn, session)
+            stale = session.stale
         else:
             return None
-    if bearer is not None:
+    if stale:
         with services.db.write() as conn:
-            tokens.mark_used(conn, bearer)
-    elif stale:
-        with services.db.write() as conn:
-            sessions.touch(conn, principal.session_hash)
+            if bearer is not None:
+                tokens.mark_used(conn, bearer)
+            else:
+                sessions.touch(conn, principal.session_hash)
     return principal
 
 

@@ -29,6 +29,7 @@ class Session:
     user: User
     csrf_token: str
     id_hash: str
+    stale: bool = False  # last_seen_at is due for a touch
 
 
 def _hash(value: str) -> str:
@@ -68,14 +69,9 @@ def load(conn: Connection, value: str, config: WebConfig) -> Session | None:
     user = get_user_by_id(conn, row.user_id)
     if user is None or user.disabled:
         return None
-    return Session(user, row.csrf_token, id_hash)
-
-
-def needs_touch(conn: Connection, session: Session) -> bool:
-    seen = conn.scalar(
-        sa.select(web_sessions.c.last_seen_at).where(web_sessions.c.id_hash == session.id_hash)
+    return Session(
+        user, row.csrf_token, id_hash, stale=as_utc(row.last_seen_at) + TOUCH_INTERVAL <= now
     )
-    return seen is not None and as_utc(seen) + TOUCH_INTERVAL <= utcnow()
 
 
 def touch(conn: Connection, id_hash: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from whmcs_monitor.web.tables import api_tokens
 Scope = Literal["read", "write"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 PREFIX = "wmt_"
+USE_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,21 +126,32 @@ def revoke(db: Database, user: User, token_id: int, *, actor: str) -> None:
         )
 
 
-def authenticate(conn: Connection, token: str) -> tuple[User, str] | None:
+@dataclass(frozen=True, slots=True)
+class TokenAuth:
+    user: User
+    scope: str
+    stale: bool  # last_used_at is due for an update (at most once a minute, not per request)
+
+
+def authenticate(conn: Connection, token: str) -> TokenAuth | None:
     """The owner and scope of a live token, or ``None``."""
     if not token.startswith(PREFIX) or len(token) > 128:
         return None
     row = conn.execute(
-        sa.select(api_tokens.c.user_id, api_tokens.c.scope, api_tokens.c.revoked_at).where(
-            api_tokens.c.token_hash == _hash(token)
-        )
+        sa.select(
+            api_tokens.c.user_id,
+            api_tokens.c.scope,
+            api_tokens.c.revoked_at,
+            api_tokens.c.last_used_at,
+        ).where(api_tokens.c.token_hash == _hash(token))
     ).first()
     if row is None or row.revoked_at is not None:
         return None
     user = get_user_by_id(conn, row.user_id)
     if user is None or user.disabled:
         return None
-    return user, row.scope
+    used = row.last_used_at
+    return TokenAuth(user, row.scope, used is None or as_utc(used) + USE_INTERVAL <= utcnow())
 
 
 def mark_used(conn: Connection, token: str) -> None:
