@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyotp
+import pytest
 import sqlalchemy as sa
 
 from dashboard_fixtures import (
@@ -103,14 +104,21 @@ def test_enrolling_two_factor_refuses_a_code_from_another_secret(dashboard: Dash
     assert "code does not match" in response.text
 
 
-def test_after_login_the_browser_returns_only_to_a_path_on_this_site(dashboard: Dashboard) -> None:
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/phish", "https://evil.example/", "/\t/evil.example", "/\\evil.example"],
+    ids=["protocol-relative", "absolute", "tab-smuggled", "backslash"],
+)
+def test_after_login_the_browser_returns_only_to_a_path_on_this_site(
+    dashboard: Dashboard, target: str
+) -> None:
     response = dashboard.client.post(
         "/login",
         data={
             "username": "alice",
             "password": "alice-password-1",
             "csrf_token": dashboard.login_form_token(),
-            "next": "//evil.example/phish",
+            "next": target,
         },
         follow_redirects=False,
     )

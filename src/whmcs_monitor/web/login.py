@@ -40,8 +40,10 @@ def secure_cookies(request: Request) -> bool:
 
 
 def safe_next(target: str) -> str:
-    """Only a path on this site: ``//evil.example`` and ``https://…`` would leave it."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site: ``//evil.example``, ``https://…`` and ``/<TAB>/evil.example``
+    (browsers drop tabs and newlines from URLs) would leave it."""
+    clean = not any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in target)
+    if clean and target.startswith("/") and not target.startswith("//"):
         return target
     return "/"
 
