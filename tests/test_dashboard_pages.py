@@ -110,7 +110,7 @@ def test_a_bad_filter_is_a_4xx_naming_the_field(
     assert response.status_code == 422
     message = response.json()["error"]["message"]
     assert message.startswith(f"{field}: ")
-    page = seeded.client.get(f"/events?{query}")
+    page = seeded.client.get(f"/events?{query}", headers={"Accept": "text/html"})
     assert page.status_code == 422 and "That did not work" in page.text
 
 

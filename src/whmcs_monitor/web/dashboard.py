@@ -78,6 +78,11 @@ def _openapi_with_tokens(app: FastAPI) -> Any:
     return openapi
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser on a dashboard page gets an error page; everyone else the JSON error shape."""
+    return not is_api(request) and "text/html" in request.headers.get("accept", "")
+
+
 def install_dashboard(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -118,7 +123,7 @@ def install_dashboard(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> Response:
-        if is_api(request):
+        if not _wants_page(request):
             return error_response(exc.status, str(exc), exc.field)
         return render(
             request, "error.html", {"status": exc.status, "message": str(exc)}, status=exc.status
@@ -127,6 +132,6 @@ def install_dashboard(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         message = format_error(exc.errors()[0])
-        if is_api(request):
+        if not _wants_page(request):
             return error_response(422, message)
         return render(request, "error.html", {"status": 422, "message": message}, status=422)
