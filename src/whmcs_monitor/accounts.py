@@ -1,4 +1,4 @@
-"""Local user accounts: argon2id password hashes and the three roles."""
+"""Local user accounts: argon2id password hashes, the three roles and optional TOTP."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +21,9 @@ from whmcs_monitor.store.tables import users
 
 Role = Literal["admin", "operator", "viewer"]
 ROLES: tuple[str, ...] = get_args(Role)
+# Each role may do everything the roles before it may.
+RANK = {role: rank for rank, role in enumerate(("viewer", "operator", "admin"))}
+TOTP_ISSUER = "whmcs-monitor"
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -33,6 +37,11 @@ class User:
     must_change_password: bool
     created_at: datetime
     last_login_at: datetime | None
+    totp_enabled: bool = False
+
+    def can(self, role: str) -> bool:
+        """Whether this user holds ``role`` or a stronger one."""
+        return RANK[self.role] >= RANK[role]
 
 
 def generate_password() -> str:
@@ -102,6 +111,7 @@ def _load(conn: Connection, username: str) -> User:
         row.must_change_password,
         row.created_at,
         row.last_login_at,
+        row.totp_secret is not None,
     )
 
 
@@ -148,3 +158,69 @@ def verify_password(db: Database, username: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     return get_user(db, username)
+
+
+def get_user_by_id(conn: Connection, user_id: int) -> User | None:
+    username = conn.scalar(sa.select(users.c.username).where(users.c.id == user_id))
+    return None if username is None else _load(conn, username)
+
+
+def set_role(db: Database, username: str, role: str, *, actor: str) -> None:
+    _check_role(role)
+    with db.write() as conn:
+        before = _load(conn, username)
+        conn.execute(users.update().where(users.c.username == username).values(role=role))
+        audit.append(
+            db,
+            conn,
+            actor=actor,
+            action="user.role",
+            target=username,
+            details={"from": before.role, "to": role},
+        )
+
+
+def record_login(conn: Connection, user_id: int) -> None:
+    conn.execute(users.update().where(users.c.id == user_id).values(last_login_at=utcnow()))
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, username: str) -> str:
+    """The ``otpauth://`` URI an authenticator app imports."""
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def totp_matches(secret: str, code: str) -> bool:
+    """One 30-second step of clock drift either way is accepted."""
+    code = code.strip().replace(" ", "")
+    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def check_totp(db: Database, username: str, code: str) -> bool:
+    """Whether ``code`` is valid for the user's enrolled secret (``True`` when not enrolled)."""
+    with db.read() as conn:
+        secret = conn.scalar(sa.select(users.c.totp_secret).where(users.c.username == username))
+    return secret is None or totp_matches(secret, code)
+
+
+def enable_totp(db: Database, username: str, secret: str, code: str, *, actor: str) -> None:
+    """Enrol a secret, but only once the user proved their app produces its codes."""
+    if not totp_matches(secret, code):
+        raise InputError(
+            "code: that code does not match; check the phone's clock and type the current code",
+            field="code",
+        )
+    with db.write() as conn:
+        _load(conn, username)
+        conn.execute(users.update().where(users.c.username == username).values(totp_secret=secret))
+        audit.append(db, conn, actor=actor, action="user.totp_enable", target=username)
+
+
+def disable_totp(db: Database, username: str, *, actor: str) -> None:
+    with db.write() as conn:
+        _load(conn, username)
+        conn.execute(users.update().where(users.c.username == username).values(totp_secret=None))
+        audit.append(db, conn, actor=actor, action="user.totp_disable", target=username)

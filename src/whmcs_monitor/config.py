@@ -30,6 +30,7 @@ from whmcs_monitor.checks.config import ChecksConfig
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.files.config import FilesConfig
 from whmcs_monitor.sources.config import PollerConfig
+from whmcs_monitor.web.config import WebConfig
 
 ENV_PREFIX = "WHMCS_MONITOR_"
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")
@@ -162,6 +163,7 @@ class Settings(_Section):
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:

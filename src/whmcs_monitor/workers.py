@@ -19,6 +19,7 @@ from whmcs_monitor.lib.periodic import Worker, every
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources.worker import run_poller
 from whmcs_monitor.store import metrics as metric_store
+from whmcs_monitor.web import housekeeping
 
 MAINTENANCE_INTERVAL = timedelta(minutes=5)
 
@@ -56,6 +57,20 @@ def background_workers(services: Services) -> list[Worker]:
             "heartbeat-sweep",
             lambda: every(
                 HEARTBEAT_SWEEP, lambda: sweep_heartbeats(services), name="heartbeat sweep"
+            ),
+        ),
+        (
+            "web-housekeeping",
+            lambda: every(
+                MAINTENANCE_INTERVAL, lambda: housekeeping.purge(services), name="session purge"
+            ),
+        ),
+        (
+            "planner-statistics",
+            lambda: every(
+                housekeeping.ANALYZE_INTERVAL,
+                lambda: housekeeping.refresh_statistics(services),
+                name="planner statistics",
             ),
         ),
     ]

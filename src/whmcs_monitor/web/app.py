@@ -17,6 +17,7 @@ from whmcs_monitor.demo.simulator import run_simulator
 from whmcs_monitor.ingest.routes import router as ingest_router
 from whmcs_monitor.services import Services
 from whmcs_monitor.store.writer import EventWriter
+from whmcs_monitor.web.dashboard import install_dashboard
 from whmcs_monitor.web.errors import install_error_handlers
 from whmcs_monitor.web.ops import router as ops_router
 from whmcs_monitor.workers import background_workers
@@ -55,10 +56,13 @@ def create_app(settings: Settings, *, demo: bool = False) -> FastAPI:
         version=__version__,
         description="Monitoring and alerting for WHMCS installations.",
         lifespan=lifespan,
+        docs_url=None,  # the dashboard's /api page documents the API within its CSP
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(ingest_router)
     app.include_router(checks_router)
     app.include_router(alerting_router)
+    install_dashboard(app)
     return app

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from alembic import context
 
+# Each part's tables join the shared metadata when its module is imported.
 import whmcs_monitor.alerting.tables
+import whmcs_monitor.checks.tables
 import whmcs_monitor.files.tables
-import whmcs_monitor.sources.tables  # noqa: F401
-from whmcs_monitor.checks import tables as _checks_tables  # noqa: F401
-from whmcs_monitor.store.tables import metadata  # parts import their tables modules here too
+import whmcs_monitor.sources.tables
+import whmcs_monitor.web.tables  # noqa: F401
+from whmcs_monitor.store.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -1,0 +1,166 @@
+"""Logging in: cookies, throttling and lockout, TOTP, CSRF on the form, redirects and the audit."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from dashboard_fixtures import (
+    Dashboard,
+    dashboard_fixture,  # noqa: F401  (registers the fixture)
+)
+from whmcs_monitor.accounts import enable_totp, set_disabled
+from whmcs_monitor.store.tables import audit_log
+
+
+def _actions(board: Dashboard) -> list[tuple[str, str, str]]:
+    with board.db.read() as conn:
+        return [
+            (r.actor, r.action, r.target)
+            for r in conn.execute(sa.select(audit_log).order_by(audit_log.c.id))
+        ]
+
+
+def test_a_visitor_without_a_session_is_sent_to_the_login_page(dashboard: Dashboard) -> None:
+    response = dashboard.client.get("/events?since=1h", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fevents%3Fsince%3D1h"
+
+
+def test_an_api_client_without_a_token_gets_401_in_the_error_shape(dashboard: Dashboard) -> None:
+    response = dashboard.client.get("/api/v1/events")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["error"]["status"] == 401
+
+
+def test_logging_in_sets_an_httponly_samesite_cookie_and_is_audited(dashboard: Dashboard) -> None:
+    assert dashboard.login("alice") == 303
+    cookie = next(c for c in dashboard.client.cookies.jar if c.name == "wm_session")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.get_nonstandard_attr("SameSite").lower() == "lax"
+    assert not cookie.secure
+    assert ("alice", "login.success", "alice") in _actions(dashboard)
+    assert dashboard.client.get("/").status_code == 200
+
+
+def test_the_cookie_is_secure_behind_https(dashboard: Dashboard) -> None:
+    dashboard.client.base_url = "https://testserver"  # type: ignore[assignment]
+    response = dashboard.client.post(
+        "/login",
+        data={
+            "username": "bob",
+            "password": "bob-password-22",
+            "csrf_token": dashboard.login_form_token(),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
+
+
+def test_a_wrong_password_is_refused_and_audited(dashboard: Dashboard) -> None:
+    assert dashboard.login("alice", "not-the-password") == 401
+    assert ("ip:testclient", "login.failure", "alice") in _actions(dashboard)
+    assert dashboard.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_five_failures_lock_the_account_even_against_the_right_password(
+    dashboard: Dashboard,
+) -> None:
+    statuses = [dashboard.login("bob", f"wrong-{i}") for i in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    assert dashboard.login("bob") == 429
+    actions = [action for _, action, target in _actions(dashboard) if target == "bob"]
+    assert "login.lockout" in actions
+    assert actions[-1] == "login.refused_locked"
+
+
+def test_the_login_form_needs_its_csrf_token(dashboard: Dashboard) -> None:
+    response = dashboard.client.post(
+        "/login", data={"username": "alice", "password": "alice-password-1", "csrf_token": "forged"}
+    )
+    assert response.status_code == 403
+    assert "wm_session" not in dashboard.client.cookies
+
+
+def test_a_user_with_two_factor_needs_the_current_code(dashboard: Dashboard) -> None:
+    secret = pyotp.random_base32()
+    enable_totp(dashboard.db, "charlie", secret, pyotp.TOTP(secret).now(), actor="charlie")
+    assert dashboard.login("charlie") == 401
+    assert dashboard.login("charlie", code="000000") == 401
+    assert dashboard.login("charlie", code=pyotp.TOTP(secret).now()) == 303
+
+
+def test_enrolling_two_factor_refuses_a_code_from_another_secret(dashboard: Dashboard) -> None:
+    dashboard.login("charlie")
+    other = pyotp.TOTP(pyotp.random_base32()).now()
+    response = dashboard.client.post(
+        "/account/totp",
+        data={"secret": pyotp.random_base32(), "code": other, "csrf_token": dashboard.csrf()},
+    )
+    assert response.status_code == 422
+    assert "code does not match" in response.text
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/phish", "https://evil.example/", "/\t/evil.example", "/\\evil.example"],
+    ids=["protocol-relative", "absolute", "tab-smuggled", "backslash"],
+)
+def test_after_login_the_browser_returns_only_to_a_path_on_this_site(
+    dashboard: Dashboard, target: str
+) -> None:
+    response = dashboard.client.post(
+        "/login",
+        data={
+            "username": "alice",
+            "password": "alice-password-1",
+            "csrf_token": dashboard.login_form_token(),
+            "next": target,
+        },
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_logging_out_ends_the_session_on_the_server(dashboard: Dashboard) -> None:
+    dashboard.login("alice")
+    stolen = dict(dashboard.client.cookies)
+    response = dashboard.client.post(
+        "/logout", data={"csrf_token": dashboard.csrf()}, follow_redirects=False
+    )
+    assert response.headers["location"] == "/login"
+    dashboard.client.cookies.clear()
+    dashboard.client.cookies.update(stolen)
+    replay = dashboard.client.get("/", follow_redirects=False)
+    assert replay.status_code == 303
+    assert ("alice", "logout", "alice") in _actions(dashboard)
+
+
+def test_disabling_a_user_ends_their_session_at_once(dashboard: Dashboard) -> None:
+    dashboard.use_session("dave")
+    assert dashboard.client.get("/").status_code == 200
+    set_disabled(dashboard.db, "dave", True, actor="test")
+    assert dashboard.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_changing_the_password_logs_out_the_other_sessions(dashboard: Dashboard) -> None:
+    elsewhere, _ = dashboard.session_for("bob")
+    csrf = dashboard.use_session("bob")
+    response = dashboard.client.post(
+        "/account/password",
+        data={
+            "current_password": "bob-password-22",
+            "new_password": "a-new-password-9",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert dashboard.client.get("/account").status_code == 200
+    dashboard.client.cookies.clear()
+    dashboard.client.cookies.update(elsewhere)
+    assert dashboard.client.get("/account", follow_redirects=False).status_code == 303
+    assert dashboard.login("bob", "a-new-password-9") == 303

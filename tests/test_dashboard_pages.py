@@ -1,0 +1,219 @@
+"""The pages and their JSON twins: same data, filters, event detail, coverage, sites, overview."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dashboard_fixtures import (
+    Dashboard,
+    dashboard_fixture,  # noqa: F401  (registers the fixture)
+)
+from support import batch_body, signed_headers
+from whmcs_monitor.web.queries import BUSINESS_FIGURES
+
+SEEDED_PASSWORD = "hunter2-client-password"
+
+
+def _ago(minutes: int) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
+def _event(
+    hook: str | None, minutes_ago: int, vars: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    body = {"id": str(uuid.uuid4()), "occurred_at": _ago(minutes_ago), "vars": vars, **extra}
+    if hook is not None:
+        body["hook"] = hook
+    return body
+
+
+def _ingest(board: Dashboard, events: list[dict[str, Any]]) -> None:
+    body = batch_body(events)
+    response = board.client.post("/api/v1/ingest", content=body, headers=signed_headers(body))
+    assert response.status_code == 202, response.text
+
+
+@pytest.fixture
+def seeded(dashboard: Dashboard) -> Dashboard:
+    _ingest(
+        dashboard,
+        [
+            _event("InvoicePaid", 5, {"invoiceid": 42}),
+            _event("InvoicePaid", 90, {"invoiceid": 43}),
+            _event(
+                "ClientAdd",
+                3,
+                {
+                    "client_id": 7,
+                    "user_id": 9,
+                    "firstname": "Ada",
+                    "lastname": "Lovelace",
+                    "email": "ada@example.com",
+                    "password": SEEDED_PASSWORD,
+                },
+            ),
+            _event(
+                None,
+                2,
+                {"module_version": "1.4.0", "hook_count": 180, "spool_depth": 3, "dropped": 0},
+                kind="forwarder.heartbeat",
+                context={"whmcs_version": "8.11.0", "module_version": "1.4.0"},
+            ),
+        ],
+    )
+    dashboard.use_session("charlie")
+    return dashboard
+
+
+def test_the_events_page_and_its_json_twin_show_the_same_filtered_events(seeded: Dashboard) -> None:
+    twin = seeded.client.get("/api/v1/events?kind=InvoicePaid&since=1h").json()
+    assert [e["summary"] for e in twin["events"]] == ["Invoice #42 paid"]
+    assert twin["filters"]["kind"] == "InvoicePaid"
+    page = seeded.client.get("/events?kind=InvoicePaid&since=1h").text
+    assert "Invoice #42 paid" in page
+    assert "Invoice #43 paid" not in page
+
+
+def test_events_page_backwards_with_the_before_cursor(seeded: Dashboard) -> None:
+    first = seeded.client.get("/api/v1/events?limit=2").json()
+    assert len(first["events"]) == 2 and first["next_before"] is not None
+    second = seeded.client.get(f"/api/v1/events?limit=2&before={first['next_before']}").json()
+    seqs = [e["seq"] for e in first["events"] + second["events"]]
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 4
+
+
+def test_severity_filters_by_at_least_and_text_searches_the_summary(seeded: Dashboard) -> None:
+    assert seeded.client.get("/api/v1/events?severity=error").json()["events"] == []
+    found = seeded.client.get("/api/v1/events?q=lovelace").json()["events"]
+    assert [e["kind"] for e in found] == ["client.added"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("since=yesterday", "since"),
+        ("kind=NoSuchHook", "kind"),
+        ("category=nope", "category"),
+        ("severity=loud", "severity"),
+        ("limit=0", "query.limit"),
+    ],
+    ids=["bad-since", "unknown-kind", "unknown-category", "unknown-severity", "zero-limit"],
+)
+def test_a_bad_filter_is_a_4xx_naming_the_field(
+    seeded: Dashboard, query: str, field: str | None
+) -> None:
+    response = seeded.client.get(f"/api/v1/events?{query}")
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"{field}: ")
+    page = seeded.client.get(f"/events?{query}", headers={"Accept": "text/html"})
+    assert page.status_code == 422 and "That did not work" in page.text
+
+
+def test_the_event_detail_shows_the_redacted_payload_and_a_whmcs_deep_link(
+    dashboard: Dashboard, database_url: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from support import make_settings
+    from whmcs_monitor.web.app import create_app
+
+    settings = make_settings(
+        database_url,
+        sites=[
+            {
+                "id": "main",
+                "secret": "s3cr3t-for-tests-" + "x" * 32,
+                "whmcs_url": "https://billing.example.com/",
+            }
+        ],
+    )
+    with TestClient(create_app(settings)) as client:
+        board = Dashboard(client)
+        _ingest(
+            board,
+            [
+                _event(
+                    "ClientAdd",
+                    1,
+                    {
+                        "client_id": 7,
+                        "user_id": 9,
+                        "firstname": "Ada",
+                        "lastname": "L",
+                        "email": "a@example.com",
+                        "password": SEEDED_PASSWORD,
+                    },
+                )
+            ],
+        )
+        board.use_session("charlie")
+        seq = client.get("/api/v1/events").json()["events"][0]["seq"]
+        detail = client.get(f"/api/v1/events/{seq}").json()
+        assert SEEDED_PASSWORD not in str(detail)
+        assert detail["whmcs_links"] == [
+            {
+                "label": "Client profile #7",
+                "url": "https://billing.example.com/admin/clientssummary.php?userid=7",
+            }
+        ]
+        page = client.get(f"/events/{seq}").text
+        assert "clientssummary.php?userid=7" in page and SEEDED_PASSWORD not in page
+        assert client.get("/api/v1/events/999999").status_code == 404
+
+
+def test_the_sites_page_reports_the_forwarders_heartbeat(seeded: Dashboard) -> None:
+    site = seeded.client.get("/api/v1/sites").json()["sites"][0]
+    assert site["id"] == "main"
+    assert site["module_version"] == "1.4.0"
+    assert site["whmcs_version"] == "8.11.0"
+    assert site["spool_depth"] == 3
+    assert site["forwarder_state"] == "backlog"
+    assert "holding events in its spool" in seeded.client.get("/sites").text
+
+
+def test_the_overview_counts_business_figures_over_24_hours(seeded: Dashboard) -> None:
+    data = seeded.client.get("/api/v1/overview").json()
+    figures = {f["kind"]: f["count_24h"] for f in data["figures"]}
+    assert figures["invoice.paid"] == 2
+    assert figures["client.added"] == 1
+    assert figures["gateway.failure"] == 0
+    health = {h["category"]: h["state"] for h in data["health"]}
+    assert health["orders_payments"] == "ok"
+    assert health["support"] == "quiet"
+    page = seeded.client.get("/").text
+    assert "Invoices paid" in page and "No open alerts" in page
+
+
+def test_the_business_figures_name_real_catalog_kinds(dashboard: Dashboard) -> None:
+    catalog = dashboard.client.app.state.services.catalog  # type: ignore[attr-defined]
+    for kind, _ in BUSINESS_FIGURES:
+        assert catalog.get(kind).kind == kind
+
+
+def test_the_coverage_page_lists_each_gaps_action(seeded: Dashboard) -> None:
+    card = seeded.client.get("/api/v1/coverage").json()
+    assert card["gaps"]
+    page = seeded.client.get("/coverage").text
+    for gap in card["gaps"][:3]:
+        assert gap["action"].split("`")[0] in page
+
+
+def test_empty_pages_say_what_will_appear_and_what_to_configure(seeded: Dashboard) -> None:
+    assert "alerting.receivers" in seeded.client.get("/receivers").text
+    assert "under <code>checks:</code>" in seeded.client.get("/checks").text
+    assert "checks.heartbeats" in seeded.client.get("/heartbeats").text
+    assert seeded.client.get("/api/v1/checks").json() == {"checks": [], "heartbeats": []}
+
+
+def test_an_open_alert_shows_on_the_overview_and_the_alerts_page(seeded: Dashboard) -> None:
+    alert_id = seeded.fire_alert("Every stripe capture failing")
+    overview = seeded.client.get("/api/v1/overview").json()
+    assert [a["id"] for a in overview["open_alerts"]] == [alert_id]
+    assert "Every stripe capture failing" in seeded.client.get("/").text
+    detail = seeded.client.get(f"/api/v1/alerts/{alert_id}").json()
+    assert [h["action"] for h in detail["history"]] == ["fired"]
