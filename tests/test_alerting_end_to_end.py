@@ -64,7 +64,7 @@ def test_an_ingested_event_is_notified_and_its_signed_link_acknowledges_the_aler
     _wait_for(lambda: receiver.received)
     (alert,) = receiver.received[0].json()["alerts"]
     ack = alert["links"]["ack"]
-    assert ack.startswith(f"{service.url}/alerts/{alert['id']}/ack?token=")
+    assert ack.startswith(f"{service.url}/links/alerts/{alert['id']}/ack?token=")
     forged = httpx.get(ack.rsplit("=", 1)[0] + "=" + "0" * 32)
     assert forged.status_code == 403 and forged.json()["error"]["field"] == "token"
     page = httpx.get(ack)

@@ -34,6 +34,11 @@ PUBLIC = {
     ("POST", "/api/v1/ingest"): "authenticated by the site's HMAC signature instead",
     ("GET", "/openapi.json"): "the API's public description",
     **{
+        (method, "/links/alerts/{alert_id}/ack"): "a notification's acknowledge link; its "
+        "signed token is the authorization"
+        for method in ("GET", "POST")
+    },
+    **{
         (method, path): "heartbeat pings, authenticated by the heartbeat's secret token"
         for method in ("GET", "POST")
         for path in (

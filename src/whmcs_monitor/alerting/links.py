@@ -53,7 +53,8 @@ def alert_links(
     links = {"alert": f"{base}/alerts/{alert_id}"}
     token = ack_token(settings, alert_id)
     if token is not None:
-        links["ack"] = f"{base}/alerts/{alert_id}/ack?token={token}"
+        # Under /links/: the dashboard owns /alerts/..., where a login and CSRF token decide.
+        links["ack"] = f"{base}/links/alerts/{alert_id}/ack?token={token}"
     site_config = settings.site(site)
     if site_config is not None and site_config.whmcs_url:
         admin = site_config.whmcs_url.rstrip("/") + "/admin/"

@@ -40,7 +40,9 @@ def _services(request: Request, alert_id: int, token: str) -> Services:
 
 
 @router.get(
-    "/alerts/{alert_id}/ack", response_class=HTMLResponse, summary="Confirm acknowledging an alert"
+    "/links/alerts/{alert_id}/ack",
+    response_class=HTMLResponse,
+    summary="Confirm acknowledging an alert from a notification link",
 )
 async def confirm_ack(request: Request, alert_id: int, token: str = "") -> HTMLResponse:
     services = _services(request, alert_id, token)
@@ -60,7 +62,11 @@ async def confirm_ack(request: Request, alert_id: int, token: str = "") -> HTMLR
     return _page(f"Acknowledge alert {alert_id}?", form)
 
 
-@router.post("/alerts/{alert_id}/ack", response_class=HTMLResponse, summary="Acknowledge an alert")
+@router.post(
+    "/links/alerts/{alert_id}/ack",
+    response_class=HTMLResponse,
+    summary="Acknowledge an alert from a notification link",
+)
 async def acknowledge(request: Request, alert_id: int, token: str = "") -> HTMLResponse:
     services = _services(request, alert_id, token)
     try:
