@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
@@ -15,6 +16,7 @@ from support import make_settings
 from whmcs_monitor import accounts
 from whmcs_monitor.accounts import create_user, get_user
 from whmcs_monitor.alerting import state
+from whmcs_monitor.alerting.tables import alerts
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.web import sessions
@@ -30,18 +32,24 @@ ROLES = {"alice": "admin", "bob": "operator", "charlie": "viewer", "dave": "view
 
 
 def fire_alert(db: Database, summary: str) -> int:
+    """Open one alert the way the rule engine does, and return its id."""
+    fingerprint = uuid.uuid4().hex
+    firing = state.Firing(
+        fp=fingerprint,
+        rule="test-only-rule",
+        site="main",
+        severity="error",
+        labels={"rule": "test-only-rule", "gateway": "stripe"},
+        summary=summary,
+        details={},
+        at=utcnow(),
+    )
     with db.write() as conn:
-        return state.fire(
-            conn,
-            fp=uuid.uuid4().hex,
-            rule="test-only-rule",
-            site="main",
-            severity="error",
-            labels={"rule": "test-only-rule", "gateway": "stripe"},
-            summary=summary,
-            details={},
-            at=utcnow(),
+        state.fire(conn, [firing])
+        alert_id: int = conn.scalar(
+            sa.select(alerts.c.id).where(alerts.c.fingerprint == fingerprint)
         )
+    return alert_id
 
 
 def seed_users(db: Database) -> None:
