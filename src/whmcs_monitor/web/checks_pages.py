@@ -13,11 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from whmcs_monitor.checks import definitions
 from whmcs_monitor.checks import queries as check_queries
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.durations import parse_duration
 from whmcs_monitor.services import Services
-from whmcs_monitor.web.guard import services_of, viewer
+from whmcs_monitor.store import audit
+from whmcs_monitor.web.guard import Principal, admin, services_of, viewer
 from whmcs_monitor.web.render import render
 
 html = APIRouter(include_in_schema=False)
@@ -26,6 +28,8 @@ CheckName = Annotated[str, Path(min_length=1, max_length=128)]
 Window = Annotated[str, Query(max_length=10, description="How far back: `24h`, `7d`, `30d`.")]
 Data = dict[str, Any]
 MAX_WINDOW = timedelta(days=30)
+# Adding a check makes the monitor connect wherever it says: admins only.
+Admin = Annotated[Principal, Depends(admin)]
 
 
 def check_list(services: Services) -> Data:
@@ -89,3 +93,41 @@ async def check_json(request: Request, name: CheckName, since: Window = "24h") -
 )
 async def heartbeats_json(request: Request) -> Data:
     return await asyncio.to_thread(heartbeat_list, services_of(request))
+
+
+def add_check(services: Services, spec: dict[str, Any], actor: str) -> Data:
+    with services.db.write() as conn:
+        check = definitions.add_check(conn, spec, actor=actor)
+        audit.append(
+            services.db,
+            conn,
+            actor=actor,
+            action="check.add",
+            target=check.name,
+            details={"type": check.type_name},
+        )
+    return {"name": check.name, "type": check.type_name}
+
+
+def remove_check(services: Services, name: str, actor: str) -> None:
+    with services.db.write() as conn:
+        definitions.remove_check(conn, name)
+        audit.append(services.db, conn, actor=actor, action="check.remove", target=name)
+
+
+@api.post(
+    "/checks",
+    status_code=201,
+    summary="Add a check (the same fields as one entry of the config's checks.probes)",
+)
+async def add_check_json(request: Request, me: Admin, spec: dict[str, Any]) -> Data:
+    """Checks added here live in the database beside those from the config file; the
+    scheduler picks them up on its next pass. Validation errors name the field."""
+    return await asyncio.to_thread(add_check, services_of(request), spec, me.user.username)
+
+
+@api.delete(
+    "/checks/{name}", status_code=204, summary="Remove a check that was added through the API"
+)
+async def remove_check_json(request: Request, me: Admin, name: CheckName) -> None:
+    await asyncio.to_thread(remove_check, services_of(request), name, me.user.username)
