@@ -14,10 +14,11 @@ from whmcs_monitor.alerting.engine import rule_loader
 from whmcs_monitor.alerting.replay import replay
 from whmcs_monitor.alerting.rules import RuleLoader
 from whmcs_monitor.clikit import Context, emit_json, friendly_errors, out, pass_ctx
+from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.durations import format_duration, parse_duration
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.notify.errors import DeliveryError
-from whmcs_monitor.notify.templates import render
+from whmcs_monitor.notify.trial import send_test
 from whmcs_monitor.store.events import EventFilter, query_events
 
 ACTOR = "cli"
@@ -234,45 +235,14 @@ def notify_group() -> None:
 def notify_test(ctx: Context, receiver: str) -> None:
     """Send a test notification to RECEIVER now (bypassing the outbox) and report the result."""
     settings = ctx.settings()
-    config = settings.alerting.receiver(receiver)
-    if config is None:
-        known = ", ".join(r.name for r in settings.alerting.receivers) or "none are configured"
-        raise click.BadParameter(f"{receiver!r} is not a receiver ({known})", param_hint="RECEIVER")
-    now = utcnow().isoformat()
-    document = {
-        "version": "1",
-        "type": "test",
-        "receiver": receiver,
-        "reason": "test notification from `whmcs-monitor notify test`",
-        "status": "firing",
-        "severity": "info",
-        "group_labels": {},
-        "alerts": [
-            {
-                "id": 0,
-                "status": "firing",
-                "state": "firing",
-                "rule": "notify-test",
-                "site": "monitor",
-                "severity": "info",
-                "summary": "whmcs-monitor can reach this receiver",
-                "labels": {},
-                "key_fields": {},
-                "starts_at": now,
-                "ends_at": None,
-                "fingerprint": "",
-                "links": {"alert": ""},
-            }
-        ],
-        "truncated": 0,
-    }
-    channel = config.channel()
     try:
-        channel.send(render(config, [document]), delivery_id="test")
+        target = send_test(settings.alerting, receiver, requested_by="`whmcs-monitor notify test`")
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="RECEIVER") from exc
     except DeliveryError as exc:
         kind = "permanent" if exc.permanent else "temporary"
         raise click.ClickException(f"{exc} ({kind} failure)") from exc
-    out.print(f"[green]OK[/] sent a test notification through {channel.describe()}")
+    out.print(f"[green]OK[/] sent a test notification through {target}")
 
 
 COMMANDS: tuple[click.Group, ...] = (alerts_group, silences_group, rules_group, notify_group)

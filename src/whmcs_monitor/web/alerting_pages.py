@@ -18,6 +18,8 @@ from whmcs_monitor.alerting import queries as alert_queries
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.durations import parse_duration
 from whmcs_monitor.lib.timeutil import parse_rfc3339, utcnow
+from whmcs_monitor.notify.errors import DeliveryError
+from whmcs_monitor.notify.trial import send_test
 from whmcs_monitor.services import Services
 from whmcs_monitor.web.guard import Principal, operator, services_of, viewer
 from whmcs_monitor.web.render import render
@@ -26,6 +28,7 @@ html = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["alerts"])
 AlertId = Annotated[int, Path(ge=1, le=2**62)]
 SilenceId = Annotated[int, Path(ge=1, le=2**62)]
+ReceiverName = Annotated[str, Path(min_length=1, max_length=64)]
 Operator = Annotated[Principal, Depends(operator)]
 Data = dict[str, Any]
 MAX_SILENCE = 366  # days
@@ -166,6 +169,31 @@ async def receivers_page(request: Request) -> HTMLResponse:
     return render(request, "receivers.html", receiver_list(services_of(request)))
 
 
+def test_receiver(services: Services, receiver: str, me: Principal) -> Data:
+    """Send a test now; a receiver that refuses is a result to show, not a server error."""
+    try:
+        target = send_test(
+            services.settings.alerting, receiver, requested_by=f"{me.user.username} (dashboard)"
+        )
+    except DeliveryError as exc:
+        return {
+            "receiver": receiver,
+            "delivered": False,
+            "error": str(exc),
+            "permanent": exc.permanent,
+        }
+    return {"receiver": receiver, "delivered": True, "target": target}
+
+
+@html.post("/receivers/{receiver}/test")
+async def test_receiver_form(
+    request: Request, me: Operator, receiver: ReceiverName
+) -> HTMLResponse:
+    services = services_of(request)
+    result = await asyncio.to_thread(test_receiver, services, receiver, me)
+    return render(request, "receivers.html", {**receiver_list(services), "test": result})
+
+
 # ---- API twins -------------------------------------------------------------------------------
 
 
@@ -247,3 +275,11 @@ async def expire_json(request: Request, me: Operator, silence_id: SilenceId) -> 
 )
 async def receivers_json(request: Request) -> Data:
     return receiver_list(services_of(request))
+
+
+@api.post(
+    "/receivers/{receiver}/test",
+    summary="Send a test notification to a receiver now and report whether it was delivered",
+)
+async def test_receiver_json(request: Request, me: Operator, receiver: ReceiverName) -> Data:
+    return await asyncio.to_thread(test_receiver, services_of(request), receiver, me)
