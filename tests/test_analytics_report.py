@@ -156,7 +156,7 @@ def test_the_report_command_names_an_unknown_site(shared_history: History, tmp_p
     path = write_config(tmp_path, shared_history)
     result = CliRunner().invoke(main, ["--config", str(path), "report", "--site", "nope"])
     assert result.exit_code == 1
-    assert "--site 'nope' is not a configured site (main)" in result.output
+    assert "site 'nope' is not a configured site (main)" in result.output
 
 
 def test_an_unreachable_whmcs_database_is_one_plain_error(tmp_path: Path) -> None:

@@ -166,6 +166,17 @@ class Settings(_Section):
     web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
+    def _weekly_report_receiver(self) -> Settings:
+        name = self.analytics.weekly_report.receiver
+        if name is not None and self.alerting.receiver(name) is None:
+            known = ", ".join(r.name for r in self.alerting.receivers) or "none are configured"
+            raise ValueError(
+                f"analytics.weekly_report.receiver: {name!r} is not one of alerting.receivers "
+                f"({known})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _unique_sites(self) -> Settings:
         seen: set[str] = set()
         for site in self.sites:

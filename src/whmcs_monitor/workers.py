@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from whmcs_monitor.alerting.engine import Engine
+from whmcs_monitor.analytics.publish import send_weekly_reports
 from whmcs_monitor.analytics.worker import interval as analytics_interval
 from whmcs_monitor.analytics.worker import refresh_all as analytics_refresh
 from whmcs_monitor.checks.worker import HEARTBEAT_SWEEP, run_checks, sweep_heartbeats
@@ -22,6 +23,7 @@ from whmcs_monitor.store import metrics as metric_store
 from whmcs_monitor.web import housekeeping
 
 MAINTENANCE_INTERVAL = timedelta(minutes=5)
+WEEKLY_REPORT_CHECK = timedelta(minutes=15)
 
 
 def _store_maintenance(services: Services) -> None:
@@ -44,6 +46,14 @@ def background_workers(services: Services) -> list[Worker]:
         ),
         ("whmcs-poller", lambda: run_poller(services)),
         *files_workers(services),
+        (
+            "weekly-report",
+            lambda: every(
+                WEEKLY_REPORT_CHECK,
+                lambda: send_weekly_reports(services.settings, services.db),
+                name="weekly business report",
+            ),
+        ),
         (
             "analytics",
             lambda: every(

@@ -12,38 +12,12 @@ from rich.table import Table
 from whmcs_monitor.analytics import report as reporting
 from whmcs_monitor.analytics.allowlist import analytics_grants
 from whmcs_monitor.analytics.definitions import BY_NAME
-from whmcs_monitor.analytics.refresh import local_now, refresh_site
+from whmcs_monitor.analytics.publish import produce, site_with_database
+from whmcs_monitor.analytics.refresh import refresh_site
 from whmcs_monitor.analytics.whmcs import connect
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.clikit import Context, emit_json, friendly_errors, out, pass_ctx
-from whmcs_monitor.config import Settings, SiteConfig
 from whmcs_monitor.errors import InputError
-from whmcs_monitor.store.events import EventFilter, query_events
-
-
-def _site(settings: Settings, site_id: str | None) -> SiteConfig:
-    """The site to read: the one named, or the only one with a WHMCS database."""
-    with_db = [s for s in settings.sites if s.database is not None]
-    if site_id is not None:
-        site = settings.site(site_id)
-        if site is None:
-            known = ", ".join(s.id for s in settings.sites) or "none configured"
-            raise InputError(f"--site {site_id!r} is not a configured site ({known})", field="site")
-        if site.database is None:
-            raise InputError(
-                f"site {site_id!r} has no WHMCS database access; add sites[].database to the config",
-                field="site",
-            )
-        return site
-    if len(with_db) == 1:
-        return with_db[0]
-    if not with_db:
-        raise InputError("no site has WHMCS database access; add sites[].database to the config")
-    raise InputError(
-        "several sites have WHMCS database access; choose one with --site "
-        f"({', '.join(s.id for s in with_db)})",
-        field="site",
-    )
 
 
 @click.command()
@@ -80,32 +54,8 @@ def report(
 ) -> None:
     """Business report: revenue, MRR, churn, orders, payments, support, capacity and forecasts."""
     with ctx.database() as (settings, db):
-        site = _site(settings, site_id)
-        assert site.database is not None  # checked by _site
-        config = settings.analytics
-        now = as_of or local_now(config)
-        win = reporting.window(period, now, to_date=to_date)
-        with db.read() as conn:
-            anomalies = query_events(
-                conn,
-                EventFilter(
-                    since=(win.start.replace(tzinfo=config.zone)),
-                    until=(win.end.replace(tzinfo=config.zone)),
-                    categories=("business",),
-                    sites=(site.id,),
-                    limit=500,
-                ),
-            )
-        with connect(site.database) as whmcs:
-            doc = reporting.build(
-                whmcs,
-                site=site.id,
-                period=period,
-                config=config,
-                now=now,
-                to_date=to_date,
-                anomalies=anomalies,
-            )
+        site = site_with_database(settings, site_id)
+        doc = produce(settings, db, site, period, now=as_of, to_date=to_date)
     text = {
         "json": lambda: json.dumps(doc, indent=2, default=str) + "\n",
         "md": lambda: reporting.to_markdown(doc),
@@ -131,7 +81,7 @@ def analytics() -> None:
 def refresh(ctx: Context, site_id: str | None, as_json: bool) -> None:
     """Compute every KPI now, record it and raise anomaly events (what the worker does)."""
     with ctx.database() as (settings, db):
-        site = _site(settings, site_id)
+        site = site_with_database(settings, site_id)
         assert site.database is not None
         with connect(site.database) as whmcs:
             result = refresh_site(

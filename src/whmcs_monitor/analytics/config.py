@@ -72,6 +72,14 @@ class SlaConfig(_Section):
         return parse_duration(self.first_response.get(priority, self.default))
 
 
+class WeeklyReportConfig(_Section):
+    """The weekly business report, sent to one of ``alerting.receivers``."""
+
+    receiver: str | None = None  # none: no weekly report is sent
+    weekday: int = Field(default=0, ge=0, le=6)  # 0 = Monday, in analytics.timezone
+    hour: int = Field(default=8, ge=0, le=23)
+
+
 class AnalyticsConfig(_Section):
     """How often KPIs refresh and when a deviation is worth an event."""
 
@@ -93,6 +101,7 @@ class AnalyticsConfig(_Section):
     capacity_growth_days: int = Field(default=30, ge=7, le=365)
     business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
+    weekly_report: WeeklyReportConfig = Field(default_factory=WeeklyReportConfig)
 
     _abandoned = field_validator("abandoned_after")(_duration)
 

@@ -16,6 +16,7 @@ from whmcs_monitor.errors import InputError
 from whmcs_monitor.web import (
     account,
     alerting_pages,
+    business_pages,
     checks_pages,
     login,
     pages,
@@ -94,6 +95,7 @@ def install_dashboard(app: FastAPI) -> None:
         alerting_pages.api,
         checks_pages.html,
         checks_pages.api,
+        business_pages.api,
         docs,
     ):
         app.include_router(router)
