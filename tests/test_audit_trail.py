@@ -13,7 +13,7 @@ def _append(db: Database, n: int) -> None:
     for i in range(n):
         with db.write() as conn:
             audit.append(
-                db, conn, actor="alice", action="silence.create", target=f"s{i}", details={"i": i}
+                conn, actor="alice", action="silence.create", target=f"s{i}", details={"i": i}
             )
 
 

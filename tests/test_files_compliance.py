@@ -53,7 +53,7 @@ def add_client_event(db: Database, client_id: int, *, days_ago: int = 0, email: 
 def seed_audit(db: Database, count: int) -> None:
     with db.write() as conn:
         for index in range(count):
-            audit.append(db, conn, actor="alice", action="test.action", target=f"t{index}")
+            audit.append(conn, actor="alice", action="test.action", target=f"t{index}")
 
 
 def test_direct_sql_tampering_with_the_audit_table_is_detected_and_reported(

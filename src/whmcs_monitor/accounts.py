@@ -89,7 +89,7 @@ def create_user(
             )
         )
         audit.append(
-            db, conn, actor=actor, action="user.create", target=username, details={"role": role}
+            conn, actor=actor, action="user.create", target=username, details={"role": role}
         )
     return get_user(db, username)
 
@@ -130,7 +130,7 @@ def set_password(db: Database, username: str, password: str, *, actor: str) -> N
             .where(users.c.username == username)
             .values(password_hash=_hasher.hash(password), must_change_password=False)
         )
-        audit.append(db, conn, actor=actor, action="user.password", target=username)
+        audit.append(conn, actor=actor, action="user.password", target=username)
 
 
 def set_disabled(db: Database, username: str, disabled: bool, *, actor: str) -> None:
@@ -138,7 +138,6 @@ def set_disabled(db: Database, username: str, disabled: bool, *, actor: str) -> 
         _load(conn, username)
         conn.execute(users.update().where(users.c.username == username).values(disabled=disabled))
         audit.append(
-            db,
             conn,
             actor=actor,
             action="user.disable" if disabled else "user.enable",
@@ -171,7 +170,6 @@ def set_role(db: Database, username: str, role: str, *, actor: str) -> None:
         before = _load(conn, username)
         conn.execute(users.update().where(users.c.username == username).values(role=role))
         audit.append(
-            db,
             conn,
             actor=actor,
             action="user.role",
@@ -216,11 +214,11 @@ def enable_totp(db: Database, username: str, secret: str, code: str, *, actor: s
     with db.write() as conn:
         _load(conn, username)
         conn.execute(users.update().where(users.c.username == username).values(totp_secret=secret))
-        audit.append(db, conn, actor=actor, action="user.totp_enable", target=username)
+        audit.append(conn, actor=actor, action="user.totp_enable", target=username)
 
 
 def disable_totp(db: Database, username: str, *, actor: str) -> None:
     with db.write() as conn:
         _load(conn, username)
         conn.execute(users.update().where(users.c.username == username).values(totp_secret=None))
-        audit.append(db, conn, actor=actor, action="user.totp_disable", target=username)
+        audit.append(conn, actor=actor, action="user.totp_disable", target=username)

@@ -32,12 +32,35 @@ def _store_maintenance(services: Services) -> None:
         metric_store.prune(conn)
 
 
-def background_workers(services: Services) -> list[Worker]:
+def _alerting(services: Services) -> list[Worker]:
+    """Rule evaluation runs as soon as ingest commits events, delivery as soon as a pass is done."""
     engine = Engine(services.settings, services.db)
     interval = services.settings.alerting.evaluation_interval
+
+    def evaluate() -> None:
+        engine.step()
+        services.notifications_queued.set()
+
     return [
-        ("alerting", lambda: every(interval, engine.step, name="alert evaluation")),
-        ("notify", lambda: every(interval, engine.deliver, name="notification delivery")),
+        (
+            "alerting",
+            lambda: every(interval, evaluate, name="alert evaluation", wake=services.events_stored),
+        ),
+        (
+            "notify",
+            lambda: every(
+                interval,
+                engine.deliver,
+                name="notification delivery",
+                wake=services.notifications_queued,
+            ),
+        ),
+    ]
+
+
+def background_workers(services: Services) -> list[Worker]:
+    return [
+        *_alerting(services),
         (
             "store-maintenance",
             lambda: every(

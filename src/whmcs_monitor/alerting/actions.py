@@ -15,7 +15,6 @@ def acknowledge(db: Database, alert_id: int, *, actor: str, note: str = "") -> N
     with db.write() as conn:
         state.acknowledge(conn, alert_id, actor=actor, at=utcnow(), note=note)
         audit.append(
-            db,
             conn,
             actor=actor,
             action="alert.acknowledge",
@@ -28,7 +27,6 @@ def resolve(db: Database, alert_id: int, *, actor: str, note: str = "") -> None:
     with db.write() as conn:
         state.resolve_by_hand(conn, alert_id, actor=actor, at=utcnow(), note=note)
         audit.append(
-            db,
             conn,
             actor=actor,
             action="alert.resolve",
@@ -59,7 +57,6 @@ def add_silence(
             now=now,
         )
         audit.append(
-            db,
             conn,
             actor=actor,
             action="silence.create",
@@ -77,4 +74,4 @@ def add_silence(
 def expire_silence(db: Database, silence_id: int, *, actor: str) -> None:
     with db.write() as conn:
         silence.expire(conn, silence_id, now=utcnow())
-        audit.append(db, conn, actor=actor, action="silence.expire", target=f"silence:{silence_id}")
+        audit.append(conn, actor=actor, action="silence.expire", target=f"silence:{silence_id}")

@@ -41,8 +41,8 @@ class Candidate:
 Stage = Callable[[Sequence[Candidate]], list[Candidate]]
 
 
-def load(conn: Connection) -> list[Candidate]:
-    """Open alerts, plus resolved ones whose resolved notice is still owed."""
+def load(conn: Connection, *, where: sa.ColumnElement[bool] | None = None) -> list[Candidate]:
+    """Open alerts, plus resolved ones whose resolved notice is still owed (``where`` narrows)."""
     owed = sa.and_(
         alerts.c.state == "resolved",
         sa.or_(
@@ -50,14 +50,12 @@ def load(conn: Connection) -> list[Candidate]:
             alerts.c.escalation_step > 0,
         ),
     )
-    # Every pass reads every open alert: leave out ``details``, which only a sent message needs.
+    # A pass may read many alerts: leave out ``details``, which only a sent message needs.
     columns = [column for column in alerts.c if column.name != "details"]
-    rows = conn.execute(
-        sa.select(*columns)
-        .where(sa.or_(alerts.c.state.in_(OPEN_STATES), owed))
-        .order_by(alerts.c.id)
-    )
-    return [Candidate(row) for row in rows]
+    query = sa.select(*columns).where(sa.or_(alerts.c.state.in_(OPEN_STATES), owed))
+    if where is not None:
+        query = query.where(where)
+    return [Candidate(row) for row in conn.execute(query.order_by(alerts.c.id))]
 
 
 def details_for(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from whmcs_monitor.alerting import pipeline
 from whmcs_monitor.alerting.evaluation import Evaluator
 from whmcs_monitor.alerting.rules import RuleLoader, RuleSet
+from whmcs_monitor.alerting.scope import Mutes
 from whmcs_monitor.config import Settings
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.lib.timeutil import utcnow
@@ -40,6 +41,7 @@ class Engine:
         self.db = db
         self.loader = rule_loader(settings)
         self.rules: RuleSet | None = None
+        self.seen_mutes: Mutes | None = None  # what the last committed pass saw
 
     def current_rules(self) -> RuleSet:
         """Reload edited rule files; a broken edit is logged and the last good rules stay in use."""
@@ -64,7 +66,8 @@ class Engine:
         now = now or utcnow()
         with self.db.write() as conn:
             evaluator.tick(conn, now, sites=[s.id for s in self.settings.sites])
-            pipeline.run(conn, self.settings, now)
+            seen = pipeline.run(conn, self.settings, now, self.seen_mutes)
+        self.seen_mutes = seen
 
     def deliver(self, now: datetime | None = None) -> int:
         return outbox.deliver(self.db, self.settings.alerting.receivers, render, now=now)

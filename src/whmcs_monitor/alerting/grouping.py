@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from whmcs_monitor.alerting.candidates import Candidate, details_for
 from whmcs_monitor.alerting.links import alert_links
 from whmcs_monitor.alerting.routing import Route, routes_for
+from whmcs_monitor.alerting.state import mark_changed
 from whmcs_monitor.alerting.tables import alert_groups, alerts
 from whmcs_monitor.config import Settings
 from whmcs_monitor.lib.timeutil import as_utc
@@ -43,6 +44,7 @@ class GroupState:
     created_at: datetime
     last_sent_at: datetime | None
     last_sent_firing: frozenset[int]
+    next_due_at: datetime | None = None
 
 
 def dedup_reason(
@@ -62,6 +64,21 @@ def dedup_reason(
     if firing and since >= route.repeat_interval:
         return "repeat interval elapsed"
     return None
+
+
+def next_decision(
+    group: GroupState, route: Route, firing: frozenset[int], has_resolved: bool
+) -> datetime | None:
+    """When :func:`dedup_reason` can next answer differently with the same alerts (``None``:
+    only a change of the alerts can). A pass reads a group again then, or when an alert changes."""
+    if group.last_sent_at is None:
+        return group.created_at + route.group_wait if firing else None
+    times = []
+    if firing - group.last_sent_firing or has_resolved:
+        times.append(group.last_sent_at + route.group_interval)
+    if firing:
+        times.append(group.last_sent_at + route.repeat_interval)
+    return min(times, default=None)
 
 
 def group_key(route: Route, labels: dict[str, str]) -> str:
@@ -136,15 +153,19 @@ def _new_group(group: Group, now: datetime) -> dict[str, Any]:
     }
 
 
-def _known_groups(conn: Connection) -> dict[str, GroupState]:
-    """Every stored group in one query (a pass may touch thousands of groups)."""
+def _known_groups(conn: Connection, keys: set[str] | None) -> dict[str, GroupState]:
+    """The stored groups of this pass (``None``: all of them) in one query."""
+    query = sa.select(alert_groups)
+    if keys is not None:
+        query = query.where(alert_groups.c.key.in_(sorted(keys)))
     return {
         row.key: GroupState(
             as_utc(row.created_at),
             as_utc(row.last_sent_at) if row.last_sent_at else None,
             frozenset(row.last_sent_firing),
+            as_utc(row.next_due_at) if row.next_due_at else None,
         )
-        for row in conn.execute(sa.select(alert_groups))
+        for row in conn.execute(query)
     }
 
 
@@ -154,16 +175,22 @@ def flush(
     root: Route,
     candidates: Sequence[Candidate],
     now: datetime,
+    keys: set[str] | None,
 ) -> None:
-    """Notify every group that is due, writing the pass's changes in a few statements."""
+    """Notify every group that is due, writing the pass's changes in a few statements.
+
+    ``keys`` are the groups this pass decides (``None``: all); ``candidates`` hold every alert
+    of those groups that the mute stages let through, so a group without one is gone.
+    """
     groups = assign(root, candidates)
-    known = _known_groups(conn)
+    known = _known_groups(conn, keys)
     gone = set(known) - set(groups)
     if gone:
         conn.execute(alert_groups.delete().where(alert_groups.c.key.in_(sorted(gone))))
     created: list[dict[str, Any]] = []
     due: list[tuple[Group, str, ReceiverConfig, list[Any]]] = []
     sent_groups: list[dict[str, Any]] = []
+    timers: list[dict[str, Any]] = []
     notified: set[int] = set()
     resolved_notified: set[int] = set()
     for group in groups.values():
@@ -175,11 +202,22 @@ def flush(
             current = GroupState(created[-1]["created_at"], None, frozenset())
         reason = dedup_reason(current, group.route, firing, bool(resolved), now)
         receiver = settings.alerting.receiver(group.route.receiver or "")
+        if receiver is None:  # routed to a receiver that no longer exists: nothing to wait for
+            reason = next_due = None
+        elif reason is None:
+            next_due = next_decision(current, group.route, firing, bool(resolved))
+        else:
+            sent = GroupState(current.created_at, now, firing)
+            next_due = next_decision(sent, group.route, firing, False)
+        if group.key not in known:
+            created[-1]["next_due_at"] = next_due
+        elif reason is None and next_due != current.next_due_at:
+            timers.append({"k": group.key, "due": next_due})
         if reason is None or receiver is None:
             continue
         rows = [c.row for c in group.members if not c.resolved or c.owes_resolved_notice]
         due.append((group, reason, receiver, rows))
-        sent_groups.append({"k": group.key, "firing": sorted(firing)})
+        sent_groups.append({"k": group.key, "firing": sorted(firing), "due": next_due})
         notified |= {c.id for c in group.members if not c.resolved and c.row.notified_at is None}
         resolved_notified |= {c.id for c in resolved}
     if created:
@@ -196,13 +234,7 @@ def flush(
         for group, reason, receiver, rows in due
     ]
     outbox.enqueue(conn, queued)
-    if sent_groups:
-        conn.execute(
-            alert_groups.update()
-            .where(alert_groups.c.key == sa.bindparam("k"))
-            .values(last_sent_at=now, last_sent_firing=sa.bindparam("firing")),
-            sent_groups,
-        )
+    _update_groups(conn, sent_groups, timers, now)
     if notified:
         conn.execute(
             alerts.update().where(alerts.c.id.in_(sorted(notified))).values(notified_at=now)
@@ -212,4 +244,26 @@ def flush(
             alerts.update()
             .where(alerts.c.id.in_(sorted(resolved_notified)))
             .values(resolved_notified_at=now)
+        )
+        mark_changed(conn, resolved_notified)  # nothing more is owed: they leave their groups
+
+
+def _update_groups(
+    conn: Connection, sent: list[dict[str, Any]], timers: list[dict[str, Any]], now: datetime
+) -> None:
+    by_key = alert_groups.c.key == sa.bindparam("k")
+    if sent:
+        conn.execute(
+            alert_groups.update()
+            .where(by_key)
+            .values(
+                last_sent_at=now,
+                last_sent_firing=sa.bindparam("firing"),
+                next_due_at=sa.bindparam("due"),
+            ),
+            sent,
+        )
+    if timers:
+        conn.execute(
+            alert_groups.update().where(by_key).values(next_due_at=sa.bindparam("due")), timers
         )

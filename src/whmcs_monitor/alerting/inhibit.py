@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cached_property
 
 from whmcs_monitor.alerting.candidates import Candidate
 from whmcs_monitor.alerting.config import InhibitRule
@@ -10,11 +11,18 @@ from whmcs_monitor.alerting.matchers import matches_all
 
 
 class Inhibitor:
-    """Built from the open alerts of this pass; a source may be silenced itself and still inhibit."""
+    """Sources are every open alert, read only when some alert of the pass is a possible target;
+    a source may be silenced itself and still inhibit."""
 
-    def __init__(self, rules: Sequence[InhibitRule], candidates: Sequence[Candidate]) -> None:
+    def __init__(
+        self, rules: Sequence[InhibitRule], open_alerts: Callable[[], Sequence[Candidate]]
+    ) -> None:
         self.rules = rules
-        self.sources = [c for c in candidates if not c.resolved]
+        self._open_alerts = open_alerts
+
+    @cached_property
+    def sources(self) -> list[Candidate]:
+        return [c for c in self._open_alerts() if not c.resolved]
 
     def mutes(self, candidate: Candidate) -> str | None:
         labels = candidate.labels

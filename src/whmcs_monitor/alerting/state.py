@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from whmcs_monitor.alerting.tables import alert_history, alerts
+from whmcs_monitor.alerting.tables import alert_changes, alert_history, alerts
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.timeutil import as_utc
 
@@ -36,6 +36,18 @@ def record(
             alert_id=alert_id, at=at, action=action, actor=actor, detail=detail[:2000]
         )
     )
+
+
+def mark_changed(conn: Connection, ids: Iterable[int]) -> None:
+    """Queue alerts for the notification pipeline, which reads only what changed (and what is due).
+
+    Every change that can alter what is notified goes through here: a new alert, a resolve, an
+    acknowledgement, and the pipeline's own "nothing more is owed" updates. A refresh of an open
+    alert does not: the set of firing alerts, which decides notifications, stays the same.
+    """
+    rows = [{"alert_id": alert_id} for alert_id in ids]
+    if rows:
+        conn.execute(alert_changes.insert(), rows)
 
 
 def open_alert(conn: Connection, fp: str) -> Row[Any] | None:
@@ -122,6 +134,7 @@ def fire(conn: Connection, firings: Sequence[Firing]) -> None:
         rows = conn.execute(
             alerts.insert().returning(alerts.c.id, alerts.c.starts_at, alerts.c.summary), created
         ).all()
+        mark_changed(conn, (r.id for r in rows))
         conn.execute(
             alert_history.insert(),
             [
@@ -145,6 +158,7 @@ def resolve(conn: Connection, alert_id: int, *, at: datetime, actor: str, reason
         .values(state="resolved", ends_at=at)
     ).rowcount
     if changed:
+        mark_changed(conn, [alert_id])
         record(conn, alert_id, "resolved", at=at, actor=actor, detail=reason)
     return bool(changed)
 
@@ -175,6 +189,7 @@ def acknowledge(
         .where(alerts.c.id == alert_id)
         .values(state="acknowledged", acked_by=actor, acked_at=at)
     )
+    mark_changed(conn, [alert_id])
     record(conn, alert_id, "acknowledged", at=at, actor=actor, detail=note)
 
 

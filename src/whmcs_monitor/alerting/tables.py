@@ -30,8 +30,18 @@ alerts = sa.Table(
     sa.Column("resolved_notified_at", UtcDateTime, nullable=True),
     sa.Column("escalation_step", sa.Integer, nullable=False, server_default="0"),
     sa.Column("escalated_to", Json, nullable=False),
+    sa.Column("next_escalation_at", UtcDateTime, nullable=True),  # the next due escalation step
     sa.Index(None, "fingerprint", "state"),
     sa.Index(None, "state", "starts_at"),
+    sa.Index(None, "next_escalation_at"),
+)
+
+# Alerts whose state changed since the notification pipeline last looked at them: its queue.
+alert_changes = sa.Table(
+    "alert_changes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.BigInteger, nullable=False),
 )
 
 alert_history = sa.Table(
@@ -89,6 +99,17 @@ alert_groups = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("last_sent_at", UtcDateTime, nullable=True),
     sa.Column("last_sent_firing", Json, nullable=False),  # alert ids in the last notification
+    sa.Column("next_due_at", UtcDateTime, nullable=True),  # when its timers next need a decision
+    sa.Index(None, "next_due_at"),
+)
+
+# Which groups an alert belongs to (its labels and the routes decide; both are fixed per alert).
+alert_group_members = sa.Table(
+    "alert_group_members",
+    metadata,
+    sa.Column("group_key", sa.String(32), primary_key=True),
+    sa.Column("alert_id", sa.BigInteger, primary_key=True),
+    sa.Index(None, "alert_id"),
 )
 
 notifications = sa.Table(

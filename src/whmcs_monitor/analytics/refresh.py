@@ -32,7 +32,7 @@ from whmcs_monitor.catalog import Catalog
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store import metrics as metric_store
-from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.db import Database, advisory_lock
 from whmcs_monitor.store.events import insert_events
 
 Family = Callable[[Connection, Context], list[Measure]]
@@ -152,7 +152,7 @@ def refresh_site(
         for s in signals
     ]
     with db.write() as conn:
-        db.advisory_lock(conn, lock_key(site))
+        advisory_lock(conn, lock_key(site))
         if min_interval is not None and _fresh(conn, site, at, min_interval):
             return None
         metric_store.record(conn, samples)

@@ -81,7 +81,6 @@ def erase_client(db: Database, client_id: int, *, actor: str) -> int:
     with db.write() as conn:
         deleted = conn.execute(events.delete().where(events.c.client_id == client_id)).rowcount
         audit.append(
-            db,
             conn,
             actor=actor,
             action="privacy.erase",
@@ -112,7 +111,6 @@ def apply_retention(
         ).rowcount
         if pseudonymized or purged:
             audit.append(
-                db,
                 conn,
                 actor="monitor",
                 action="privacy.retention",

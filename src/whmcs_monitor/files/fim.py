@@ -237,7 +237,6 @@ def baseline(
         conn.execute(file_baseline.delete().where(file_baseline.c.site == site))
         _write(conn, site, rows, [])
         audit.append(
-            db,
             conn,
             actor=actor,
             action="fim.baseline",
@@ -379,7 +378,6 @@ def accept(
                 seen = Seen(*(row._mapping[c.name] for c in _SEEN_COLUMNS))
                 conn.execute(file_baseline.update().where(where).values(**seen.as_base()))
         audit.append(
-            db,
             conn,
             actor=actor,
             action="fim.accept",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -12,14 +13,44 @@ log = logging.getLogger(__name__)
 Worker = tuple[str, Callable[[], Coroutine[Any, Any, None]]]
 
 
-async def every(interval: timedelta, step: Callable[[], object], *, name: str) -> None:
-    """Run ``step`` in a thread every ``interval``; a failing run is logged and retried later.
+class Wakeup:
+    """Cuts a worker's wait short when a producer in this process has work for it.
+
+    Other instances sharing the database do not hear it: they find the work on their next
+    ``interval``, which is why a wakeup only ever shortens the wait.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def set(self) -> None:
+        """Safe from any thread (producers run in worker threads)."""
+        loop, event = self._loop, self._event
+        if loop is not None and event is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, timeout: float) -> None:
+        """Until :meth:`set` or ``timeout`` seconds; a set during the last step counts."""
+        if self._event is None:
+            self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
+        self._event.clear()
+
+
+async def every(
+    interval: timedelta, step: Callable[[], object], *, name: str, wake: Wakeup | None = None
+) -> None:
+    """Run ``step`` in a thread every ``interval`` (sooner when ``wake`` is set); a failing run
+    is logged and retried later.
 
     On cancellation a step already running is allowed to finish, so that it never leaves a
     database connection behind when the service shuts down.
     """
+    wait = wake.wait if wake is not None else asyncio.sleep
     while True:
-        await asyncio.sleep(interval.total_seconds())
+        await wait(interval.total_seconds())
         running = asyncio.ensure_future(asyncio.to_thread(step))
         try:
             await asyncio.shield(running)

@@ -15,6 +15,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,12 +91,17 @@ class Batch:
 
 
 def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
-    """Take the due rows of each receiver that nobody else is delivering, in id order.
+    """Take the due rows that nobody else is delivering, in id order, group by group.
+
+    Order is kept per group (so per alert: its resolved notice never overtakes its firing
+    notice): a group's rows are taken only from its oldest row still in the way, which is one
+    being sent, one waiting to retry, or one due now. A row held for quiet hours is not in the
+    way of a later critical one, which bypasses them.
 
     Race: two instances sharing PostgreSQL could both pick the same pending rows and send them
-    twice. ``FOR UPDATE SKIP LOCKED`` gives each row to one instance; and a receiver whose oldest
-    undelivered row we did not get (another instance holds it or is sending it) is skipped as a
-    whole, so its rows never go out of order. On SQLite the single writer serializes claims.
+    twice. ``FOR UPDATE SKIP LOCKED`` gives each row to one instance, and a group whose oldest
+    row another instance holds is left to that instance. On SQLite the single writer serializes
+    claims.
     """
     with db.write() as conn:
         conn.execute(  # a crashed instance's lease ran out: offer its rows again
@@ -111,28 +117,42 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
         )
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
+        due = conn.execute(stmt).all()
+        heads = _group_heads(conn, now)
+        taken: set[tuple[str, str]] = set()
         by_receiver: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-        for row in conn.execute(stmt):
-            by_receiver[row.receiver].append(row)
-        heads: dict[str, int] = {
-            name: first
-            for name, first in conn.execute(
-                sa.select(notifications.c.receiver, sa.func.min(notifications.c.id))
-                .where(notifications.c.state.in_(("pending", "sending")))
-                .group_by(notifications.c.receiver)
-            )
-        }
-        batches = [
-            Batch(name, rows) for name, rows in by_receiver.items() if rows[0].id == heads.get(name)
-        ]
-        ids = [row.id for batch in batches for row in batch.rows]
+        for row in due:
+            group = (row.receiver, row.group_key)
+            if group in taken or heads.get(group) == row.id:
+                taken.add(group)
+                by_receiver[row.receiver].append(row)
+        ids = [row.id for rows in by_receiver.values() for row in rows]
         if ids:
             conn.execute(
                 notifications.update()
                 .where(notifications.c.id.in_(ids))
                 .values(state="sending", lease_until=now + LEASE)
             )
-        return batches
+        return [Batch(name, rows) for name, rows in by_receiver.items()]
+
+
+def _group_heads(conn: Connection, now: datetime) -> dict[tuple[str, str], int]:
+    """Per (receiver, group): the oldest row that later rows of the group must not overtake."""
+    in_the_way = sa.or_(
+        notifications.c.state == "sending",
+        sa.and_(
+            notifications.c.state == "pending",
+            sa.or_(notifications.c.attempts > 0, notifications.c.next_attempt_at <= now),
+        ),
+    )
+    rows = conn.execute(
+        sa.select(
+            notifications.c.receiver, notifications.c.group_key, sa.func.min(notifications.c.id)
+        )
+        .where(in_the_way)
+        .group_by(notifications.c.receiver, notifications.c.group_key)
+    )
+    return {(receiver, group): first for receiver, group, first in rows}
 
 
 Render = Callable[[ReceiverConfig, Sequence[dict[str, Any]]], Message]
@@ -197,33 +217,57 @@ def _send_batch(
     render: Render,
     budget: int,
 ) -> int:
-    """Send in order, then record every attempt in one transaction.
+    """Send, then record every attempt in one transaction.
 
-    A backlog, or more rows than the rate limit allows, becomes one digest. After a failure the
-    rest of the batch waits, so nothing overtakes the failed message.
+    A backlog, or more rows than the rate limit allows, becomes one digest. Otherwise each
+    group's messages go in order, and up to ``parallel_sends`` groups at once: a slow answer
+    for one group does not hold up the others. After a failure the rest of that group waits,
+    so nothing overtakes the failed message.
     """
     rows = batch.rows
-    coalesce = len(rows) >= receiver.coalesce_after or len(rows) > budget
-    groups = [rows] if coalesce else [[row] for row in rows]
+    if len(rows) >= receiver.coalesce_after or len(rows) > budget:
+        streams = [[rows]]
+    else:
+        by_group: dict[str, list[list[sa.Row[Any]]]] = defaultdict(list)
+        for row in rows:
+            by_group[row.group_key].append([row])
+        streams = list(by_group.values())
+
+    def send(messages: list[list[sa.Row[Any]]]) -> tuple[list[Attempt], list[sa.Row[Any]]]:
+        return _send_in_order(receiver, channel, render, messages)
+
+    if len(streams) == 1:
+        results = [send(streams[0])]
+    else:
+        with ThreadPoolExecutor(min(receiver.parallel_sends, len(streams))) as pool:
+            results = list(pool.map(send, streams))
+    attempts = [attempt for done, _ in results for attempt in done]
+    waiting = [row for _, rest in results for row in rest]
+    _record(db, receiver.name, receiver, attempts, waiting)
+    return sum(len(a.rows) for a in attempts if a.outcome == "delivered")
+
+
+def _send_in_order(
+    receiver: ReceiverConfig,
+    channel: Channel,
+    render: Render,
+    messages: list[list[sa.Row[Any]]],
+) -> tuple[list[Attempt], list[sa.Row[Any]]]:
+    """Send ``messages`` (each one or more rows) one after the other until one fails; returns
+    the attempts and the rows that must wait behind the failure."""
     attempts: list[Attempt] = []
-    waiting: list[sa.Row[Any]] = []
-    for index, group in enumerate(groups):
+    for index, group in enumerate(messages):
         payloads = [dict(row.payload) | {"notification_id": row.id} for row in group]
         started = time.monotonic()
         try:
             channel.send(render(receiver, payloads), delivery_id="-".join(str(r.id) for r in group))
         except DeliveryError as exc:
             dead = exc.permanent or group[0].attempts + 1 >= receiver.max_attempts
-            attempts.append(
-                Attempt(
-                    group, "dead" if dead else "retry", utcnow(), _ms(started), exc.status, str(exc)
-                )
-            )
-            waiting = [row for later in groups[index + 1 :] for row in later]
-            break
+            outcome = "dead" if dead else "retry"
+            attempts.append(Attempt(group, outcome, utcnow(), _ms(started), exc.status, str(exc)))
+            return attempts, [row for later in messages[index + 1 :] for row in later]
         attempts.append(Attempt(group, "delivered", utcnow(), _ms(started)))
-    _record(db, receiver.name, receiver, attempts, waiting)
-    return sum(len(a.rows) for a in attempts if a.outcome == "delivered")
+    return attempts, []
 
 
 def _ms(started: float) -> int:
@@ -237,42 +281,67 @@ def _record(
     attempts: Sequence[Attempt],
     waiting: Sequence[sa.Row[Any]],
 ) -> None:
+    """Store every attempt's outcome in one transaction (a few statements for a whole batch)."""
+    delivered = [a for a in attempts if a.outcome == "delivered"]
     with db.write() as conn:
-        for attempt in attempts:
-            ids = [row.id for row in attempt.rows]
-            number = attempt.rows[0].attempts + 1
-            values: dict[str, Any] = {
-                "attempts": notifications.c.attempts + 1,
-                "lease_until": None,
-                "last_error": attempt.error,
-                "state": "pending" if attempt.outcome == "retry" else attempt.outcome,
-            }
-            if attempt.outcome == "delivered":
-                values["delivered_at"] = attempt.at
-            elif attempt.outcome == "retry":
-                assert receiver is not None
-                values["next_attempt_at"] = attempt.at + backoff(receiver, number)
-            conn.execute(notifications.update().where(notifications.c.id.in_(ids)).values(**values))
+        if delivered:
             conn.execute(
-                deliveries.insert().values(
-                    receiver=receiver_name,
-                    notification_ids=ids,
-                    attempt=number,
-                    at=attempt.at,
-                    outcome=attempt.outcome,
-                    status=attempt.status,
-                    error=attempt.error,
-                    duration_ms=attempt.elapsed_ms,
-                )
+                notifications.update()
+                .where(notifications.c.id == sa.bindparam("row_id"))
+                .values(
+                    attempts=notifications.c.attempts + 1,
+                    lease_until=None,
+                    last_error=None,
+                    state="delivered",
+                    delivered_at=sa.bindparam("at"),
+                ),
+                [{"row_id": row.id, "at": a.at} for a in delivered for row in a.rows],
             )
-            if attempt.outcome == "dead":
-                _raise_dead_letter(conn, receiver_name, ids, attempt.error or "", attempt.at)
+        for attempt in attempts:
+            if attempt.outcome != "delivered":
+                _record_failure(conn, receiver_name, receiver, attempt)
+        if attempts:
+            conn.execute(
+                deliveries.insert(),
+                [
+                    {
+                        "receiver": receiver_name,
+                        "notification_ids": [row.id for row in a.rows],
+                        "attempt": a.rows[0].attempts + 1,
+                        "at": a.at,
+                        "outcome": a.outcome,
+                        "status": a.status,
+                        "error": a.error,
+                        "duration_ms": a.elapsed_ms,
+                    }
+                    for a in attempts
+                ],
+            )
         if waiting:
             conn.execute(
                 notifications.update()
                 .where(notifications.c.id.in_([r.id for r in waiting]))
                 .values(state="pending", lease_until=None)
             )
+
+
+def _record_failure(
+    conn: Connection, receiver_name: str, receiver: ReceiverConfig | None, attempt: Attempt
+) -> None:
+    """Back to pending with a backoff (retry), or dead, which raises an alert of its own."""
+    ids = [row.id for row in attempt.rows]
+    values: dict[str, Any] = {
+        "attempts": notifications.c.attempts + 1,
+        "lease_until": None,
+        "last_error": attempt.error,
+        "state": "pending" if attempt.outcome == "retry" else attempt.outcome,
+    }
+    if attempt.outcome == "retry":
+        assert receiver is not None
+        values["next_attempt_at"] = attempt.at + backoff(receiver, attempt.rows[0].attempts + 1)
+    conn.execute(notifications.update().where(notifications.c.id.in_(ids)).values(**values))
+    if attempt.outcome == "dead":
+        _raise_dead_letter(conn, receiver_name, ids, attempt.error or "", attempt.at)
 
 
 def _raise_dead_letter(

@@ -92,6 +92,7 @@ class ReceiverConfig(BaseModel):
     backoff_max: Duration = timedelta(minutes=30)
     coalesce_after: int = Field(default=5, ge=2, le=1000)
     max_per_minute: int = Field(default=20, ge=1, le=10_000)
+    parallel_sends: int = Field(default=4, ge=1, le=32)  # groups sent to at once
 
     @field_validator("name")
     @classmethod

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.lib.timeutil import as_utc, utcnow
-from whmcs_monitor.store.db import LOCK_AUDIT_APPEND, Database
+from whmcs_monitor.store.db import LOCK_AUDIT_APPEND, advisory_lock
 from whmcs_monitor.store.tables import audit_log
 
 GENESIS = "0" * 64
@@ -32,7 +32,6 @@ def _digest(
 
 
 def append(
-    db: Database,
     conn: Connection,
     *,
     actor: str,
@@ -41,7 +40,7 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> str:
     """Append one record inside the caller's write transaction; returns its hash."""
-    db.advisory_lock(conn, LOCK_AUDIT_APPEND)  # two appenders must not chain onto the same head
+    advisory_lock(conn, LOCK_AUDIT_APPEND)  # two appenders must not chain onto the same head
     prev = conn.scalar(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1))
     prev_hash = prev or GENESIS
     at = utcnow().replace(microsecond=0)

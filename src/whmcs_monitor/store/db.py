@@ -8,6 +8,7 @@ while reads stay deferred and never block the writer under WAL.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,13 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 LOCK_MIGRATE = 7_301_001
 LOCK_EVENT_INSERT = 7_301_002
 LOCK_AUDIT_APPEND = 7_301_003
+LOCK_ALERT_PIPELINE = 7_301_004
+
+
+def advisory_lock(conn: Connection, key: int) -> None:
+    """Hold a transaction-scoped lock on PostgreSQL; SQLite's write lock already serializes."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -77,6 +85,12 @@ class Database:
             if self.dialect == "sqlite"
             else self.engine
         )
+        # SQLite has one writer at a time. This process's writers queue on a lock of their own:
+        # waiting in SQLite's busy handler instead sleeps in steps of up to 100 ms, long after
+        # the lock is free, and ingest's 202 would wait for those sleeps.
+        self._write_turn: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -90,13 +104,8 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends without an exception."""
-        with self.write_engine.begin() as conn:
+        with self._write_turn, self.write_engine.begin() as conn:
             yield conn
-
-    def advisory_lock(self, conn: Connection, key: int) -> None:
-        """Hold a transaction-scoped lock on PostgreSQL; SQLite's write lock already serializes."""
-        if self.is_postgres:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
     def _alembic_config(self, conn: Connection) -> AlembicConfig:
         cfg = AlembicConfig()
@@ -108,7 +117,7 @@ class Database:
         """Bring the schema to the newest version; safe to run from several instances at once."""
         try:
             with self.write() as conn:
-                self.advisory_lock(conn, LOCK_MIGRATE)
+                advisory_lock(conn, LOCK_MIGRATE)
                 command.upgrade(self._alembic_config(conn), "heads")
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot migrate the database at {self.safe_url}: {exc.orig}") from exc

@@ -31,7 +31,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await asyncio.to_thread(Services.open, settings)
-        writer = EventWriter(services.db, on_commit=services.metrics.count_stored)
+        writer = EventWriter(services.db, on_commit=services.on_events_committed)
         writer.start()
         app.state.services = services
         app.state.writer = writer

@@ -99,7 +99,6 @@ def add_check(services: Services, spec: dict[str, Any], actor: str) -> Data:
     with services.db.write() as conn:
         check = definitions.add_check(conn, spec, actor=actor)
         audit.append(
-            services.db,
             conn,
             actor=actor,
             action="check.add",
@@ -112,7 +111,7 @@ def add_check(services: Services, spec: dict[str, Any], actor: str) -> Data:
 def remove_check(services: Services, name: str, actor: str) -> None:
     with services.db.write() as conn:
         definitions.remove_check(conn, name)
-        audit.append(services.db, conn, actor=actor, action="check.remove", target=name)
+        audit.append(conn, actor=actor, action="check.remove", target=name)
 
 
 @api.post(

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from whmcs_monitor.accounts import check_totp, record_login, verify_password
 from whmcs_monitor.services import Services
 from whmcs_monitor.store import audit
+from whmcs_monitor.store.db import advisory_lock
 from whmcs_monitor.web import sessions, throttle
 from whmcs_monitor.web.guard import Principal, services_of, viewer
 from whmcs_monitor.web.render import render
@@ -91,7 +92,7 @@ def attempt_login(services: Services, username: str, password: str, code: str, i
     if locked is not None:
         with db.write() as conn:
             audit.append(
-                db, conn, actor=f"ip:{ip}", action="login.refused_locked", target=username[:128]
+                conn, actor=f"ip:{ip}", action="login.refused_locked", target=username[:128]
             )
         return Attempt(False, locked_until=locked)
     user = verify_password(db, username, password)
@@ -102,7 +103,6 @@ def attempt_login(services: Services, username: str, password: str, code: str, i
             cookie = sessions.create(conn, user.id, ip, config)
             record_login(conn, user.id)
             audit.append(
-                db,
                 conn,
                 actor=user.username,
                 action="login.success",
@@ -111,12 +111,11 @@ def attempt_login(services: Services, username: str, password: str, code: str, i
             )
         return Attempt(True, cookie)
     with db.write() as conn:
-        db.advisory_lock(conn, LOCK_LOGIN)
+        advisory_lock(conn, LOCK_LOGIN)
         locked = throttle.record_failure(conn, keys, config)
-        audit.append(db, conn, actor=f"ip:{ip}", action="login.failure", target=username[:128])
+        audit.append(conn, actor=f"ip:{ip}", action="login.failure", target=username[:128])
         if locked is not None:
             audit.append(
-                db,
                 conn,
                 actor="system",
                 action="login.lockout",
@@ -171,7 +170,7 @@ def _logout(services: Services, principal: Principal) -> None:
     with db.write() as conn:
         sessions.end(conn, principal.session_hash)
         audit.append(
-            db, conn, actor=principal.user.username, action="logout", target=principal.user.username
+            conn, actor=principal.user.username, action="logout", target=principal.user.username
         )
 
 

@@ -77,7 +77,6 @@ def create(db: Database, user: User, name: str, scope: str, *, actor: str) -> tu
             .returning(api_tokens.c.id)
         ).scalar_one()
         audit.append(
-            db,
             conn,
             actor=actor,
             action="token.create",
@@ -117,7 +116,6 @@ def revoke(db: Database, user: User, token_id: int, *, actor: str) -> None:
             .values(revoked_at=utcnow())
         )
         audit.append(
-            db,
             conn,
             actor=actor,
             action="token.revoke",
