@@ -47,7 +47,7 @@ def test_a_failing_handler_leaves_the_cursor_where_it_was(db: Database) -> None:
     with pytest.raises(RuntimeError):
         consume(db, "notify", broken)
     with db.read() as conn:
-        assert positions(conn)["notify"] == 0
+        assert positions(conn).get("notify", 0) == 0  # not registered, or still at 0
     got: list[int] = []
     assert consume(db, "notify", lambda _c, b: got.extend(e["seq"] for e in b)) == 5
     assert len(got) == 5

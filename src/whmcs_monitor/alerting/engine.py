@@ -7,7 +7,7 @@ together with the cursor move (exactly once, safe across instances).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from whmcs_monitor.alerting import pipeline
@@ -42,6 +42,7 @@ class Engine:
         self.loader = rule_loader(settings)
         self.rules: RuleSet | None = None
         self.seen_mutes: Mutes | None = None  # what the last committed pass saw
+        self.ticked_at: datetime | None = None
 
     def current_rules(self) -> RuleSet:
         """Reload edited rule files; a broken edit is logged and the last good rules stay in use."""
@@ -55,19 +56,30 @@ class Engine:
         return self.rules
 
     def step(self, now: datetime | None = None) -> None:
+        """Consume new events, run the time-based rules when their interval is up, then one
+        pipeline pass. Ingest wakes the engine, so steps can follow each other closely: the
+        time-based rules, which read every rule's state, still run once per interval."""
         evaluator = Evaluator(
             self.current_rules(), resolve_timeout=self.settings.alerting.resolve_timeout
         )
         for _ in range(MAX_BATCHES_PER_STEP):
             # Small batches: on SQLite each one holds the single write lock, and ingest waits
             # for it; a short hold keeps ingest latency flat while a backlog is worked off.
-            if not consume(self.db, CONSUMER, evaluator.on_events, limit=EVENTS_PER_BATCH):
+            if consume(self.db, CONSUMER, evaluator.on_events, limit=EVENTS_PER_BATCH) < (
+                EVENTS_PER_BATCH
+            ):
                 break
         now = now or utcnow()
+        tick = self.ticked_at is None or not (
+            timedelta(0) <= now - self.ticked_at < self.settings.alerting.evaluation_interval
+        )
         with self.db.write() as conn:
-            evaluator.tick(conn, now, sites=[s.id for s in self.settings.sites])
+            if tick:
+                evaluator.tick(conn, now, sites=[s.id for s in self.settings.sites])
             seen = pipeline.run(conn, self.settings, now, self.seen_mutes)
         self.seen_mutes = seen
+        if tick:
+            self.ticked_at = now
 
     def deliver(self, now: datetime | None = None) -> int:
         return outbox.deliver(self.db, self.settings.alerting.receivers, render, now=now)

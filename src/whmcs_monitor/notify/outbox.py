@@ -103,6 +103,8 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
     row another instance holds is left to that instance. On SQLite the single writer serializes
     claims.
     """
+    if not _work_waiting(db, now):  # most passes: no write transaction, no turn on the lock
+        return []
     with db.write() as conn:
         conn.execute(  # a crashed instance's lease ran out: offer its rows again
             notifications.update()
@@ -134,6 +136,15 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
                 .values(state="sending", lease_until=now + LEASE)
             )
         return [Batch(name, rows) for name, rows in by_receiver.items()]
+
+
+def _work_waiting(db: Database, now: datetime) -> bool:
+    due = sa.or_(
+        sa.and_(notifications.c.state == "pending", notifications.c.next_attempt_at <= now),
+        sa.and_(notifications.c.state == "sending", notifications.c.lease_until < now),
+    )
+    with db.read() as conn:
+        return conn.scalar(sa.select(notifications.c.id).where(due).limit(1)) is not None
 
 
 def _group_heads(conn: Connection, now: datetime) -> dict[tuple[str, str], int]:

@@ -47,10 +47,11 @@ def consume(db: Database, consumer: str, handler: Handler, *, limit: int = 500) 
     raises, the cursor does not move and the same events are offered again next time.
     """
     with db.write() as conn:
-        _ensure_cursor(conn, consumer)
-    with db.write() as conn:
         position = _claim(conn, consumer)
-        if position is None:  # another instance holds this consumer right now
+        if position is None:  # a new consumer, or another instance holds it right now
+            _ensure_cursor(conn, consumer)
+            position = _claim(conn, consumer)
+        if position is None:
             return 0
         rows = conn.execute(
             sa.select(events).where(events.c.seq > position).order_by(events.c.seq).limit(limit)
