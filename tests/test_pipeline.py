@@ -13,7 +13,13 @@ from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import insert_events
-from whmcs_monitor.store.pipeline import consume, positions
+from whmcs_monitor.store.pipeline import Handler, consume, positions
+
+
+def consume_in(db: Database, consumer: str, handler: Handler, *, limit: int = 500) -> int:
+    """One consume in a write transaction of its own, as the rule engine runs it."""
+    with db.write() as conn:
+        return consume(conn, consumer, handler, limit=limit)
 
 
 def _store(db: Database, n: int) -> None:
@@ -30,11 +36,11 @@ def test_a_consumer_sees_each_event_once_in_order(db: Database) -> None:
     def handler(_: Connection, batch: Sequence[dict[str, Any]]) -> None:
         seen.extend(e["subjects"]["invoice"] for e in batch)
 
-    while consume(db, "rules", handler, limit=10):
+    while consume_in(db, "rules", handler, limit=10):
         pass
     assert seen == list(range(25))
     _store(db, 3)
-    assert consume(db, "rules", handler) == 3
+    assert consume_in(db, "rules", handler) == 3
     assert seen[-3:] == [0, 1, 2] and len(seen) == 28
 
 
@@ -45,19 +51,19 @@ def test_a_failing_handler_leaves_the_cursor_where_it_was(db: Database) -> None:
         raise RuntimeError("crash between stages")
 
     with pytest.raises(RuntimeError):
-        consume(db, "notify", broken)
+        consume_in(db, "notify", broken)
     with db.read() as conn:
         assert positions(conn).get("notify", 0) == 0  # not registered, or still at 0
     got: list[int] = []
-    assert consume(db, "notify", lambda _c, b: got.extend(e["seq"] for e in b)) == 5
+    assert consume_in(db, "notify", lambda _c, b: got.extend(e["seq"] for e in b)) == 5
     assert len(got) == 5
 
 
 def test_consumers_keep_separate_cursors(db: Database) -> None:
     _store(db, 4)
-    assert consume(db, "a", lambda _c, _b: None) == 4
-    assert consume(db, "b", lambda _c, _b: None) == 4
-    assert consume(db, "a", lambda _c, _b: None) == 0
+    assert consume_in(db, "a", lambda _c, _b: None) == 4
+    assert consume_in(db, "b", lambda _c, _b: None) == 4
+    assert consume_in(db, "a", lambda _c, _b: None) == 0
 
 
 def test_two_workers_sharing_a_consumer_never_process_an_event_twice(db: Database) -> None:
@@ -71,14 +77,14 @@ def test_two_workers_sharing_a_consumer_never_process_an_event_twice(db: Databas
 
     def worker() -> None:
         for _ in range(200):
-            consume(db, "shared", handler, limit=7)
+            consume_in(db, "shared", handler, limit=7)
 
     threads = [threading.Thread(target=worker) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    while consume(db, "shared", handler, limit=50):
+    while consume_in(db, "shared", handler, limit=50):
         pass
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 400
 
@@ -97,7 +103,7 @@ def test_a_consumer_running_beside_concurrent_writers_misses_nothing(db: Databas
 
     def consumer() -> None:
         while not done.is_set():
-            consume(db, "live", lambda _c, b: seen.extend(e["subjects"]["invoice"] for e in b))
+            consume_in(db, "live", lambda _c, b: seen.extend(e["subjects"]["invoice"] for e in b))
 
     reader = threading.Thread(target=consumer)
     reader.start()
@@ -108,6 +114,6 @@ def test_a_consumer_running_beside_concurrent_writers_misses_nothing(db: Databas
         t.join()
     done.set()
     reader.join()
-    while consume(db, "live", lambda _c, b: seen.extend(e["subjects"]["invoice"] for e in b)):
+    while consume_in(db, "live", lambda _c, b: seen.extend(e["subjects"]["invoice"] for e in b)):
         pass
     assert sorted(seen) == sorted(n * 1000 + i for n in range(3) for i in range(40))

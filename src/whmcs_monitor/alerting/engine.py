@@ -10,6 +10,8 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+
 from whmcs_monitor.alerting import pipeline
 from whmcs_monitor.alerting.evaluation import Evaluator
 from whmcs_monitor.alerting.rules import RuleLoader, RuleSet
@@ -56,30 +58,34 @@ class Engine:
         return self.rules
 
     def step(self, now: datetime | None = None) -> None:
-        """Consume new events, run the time-based rules when their interval is up, then one
-        pipeline pass. Ingest wakes the engine, so steps can follow each other closely: the
-        time-based rules, which read every rule's state, still run once per interval."""
+        """Consume new events, then one pipeline pass, in the same transaction once caught up.
+
+        Ingest wakes the engine, so steps can follow each other closely; the time-based rules,
+        which read every rule's state, still run once per ``evaluation_interval``.
+        """
         evaluator = Evaluator(
             self.current_rules(), resolve_timeout=self.settings.alerting.resolve_timeout
         )
         for _ in range(MAX_BATCHES_PER_STEP):
             # Small batches: on SQLite each one holds the single write lock, and ingest waits
             # for it; a short hold keeps ingest latency flat while a backlog is worked off.
-            if consume(self.db, CONSUMER, evaluator.on_events, limit=EVENTS_PER_BATCH) < (
-                EVENTS_PER_BATCH
-            ):
-                break
-        now = now or utcnow()
-        tick = self.ticked_at is None or not (
+            with self.db.write() as conn:
+                consumed = consume(conn, CONSUMER, evaluator.on_events, limit=EVENTS_PER_BATCH)
+                if consumed < EVENTS_PER_BATCH:
+                    seen = self._pass(conn, evaluator, now or utcnow())
+                    break
+        else:
+            with self.db.write() as conn:
+                seen = self._pass(conn, evaluator, now or utcnow())
+        self.seen_mutes = seen  # only once the pass has committed
+
+    def _pass(self, conn: Connection, evaluator: Evaluator, now: datetime) -> Mutes:
+        if self.ticked_at is None or not (
             timedelta(0) <= now - self.ticked_at < self.settings.alerting.evaluation_interval
-        )
-        with self.db.write() as conn:
-            if tick:
-                evaluator.tick(conn, now, sites=[s.id for s in self.settings.sites])
-            seen = pipeline.run(conn, self.settings, now, self.seen_mutes)
-        self.seen_mutes = seen
-        if tick:
+        ):
+            evaluator.tick(conn, now, sites=[s.id for s in self.settings.sites])
             self.ticked_at = now
+        return pipeline.run(conn, self.settings, now, self.seen_mutes)
 
     def deliver(self, now: datetime | None = None) -> int:
         return outbox.deliver(self.db, self.settings.alerting.receivers, render, now=now)

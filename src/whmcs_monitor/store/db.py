@@ -7,6 +7,7 @@ while reads stay deferred and never block the writer under WAL.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -65,6 +66,47 @@ def _make_engine(url: sa.URL, *, immediate: bool, pool_size: int) -> Engine:
     return engine
 
 
+_HANDED_OVER = 0  # no thread has this id
+
+
+class WriterQueue:
+    """SQLite has one writer at a time; this process's writers take turns in arrival order.
+
+    Waiting in SQLite's busy handler instead sleeps in steps of up to 100 ms, long after the
+    lock is free, and a plain lock favours the thread that just released it: the rule engine,
+    which writes in a loop, would keep ingest (whose 202 waits for its commit) out.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
+        self._owner: int | None = None
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                raise RuntimeError("a write transaction inside another one would wait for itself")
+            if self._owner is None:
+                self._owner = me
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the writer before us when it hands over
+        with self._mutex:
+            self._owner = me
+
+    def __exit__(self, *_: object) -> None:
+        with self._mutex:
+            if not self._waiting:
+                self._owner = None
+                return
+            self._owner = _HANDED_OVER  # newcomers queue behind the writer being woken
+            turn = self._waiting.popleft()
+        turn.release()
+
+
 class Database:
     """The store's engines plus migration helpers; one per process."""
 
@@ -85,11 +127,8 @@ class Database:
             if self.dialect == "sqlite"
             else self.engine
         )
-        # SQLite has one writer at a time. This process's writers queue on a lock of their own:
-        # waiting in SQLite's busy handler instead sleeps in steps of up to 100 ms, long after
-        # the lock is free, and ingest's 202 would wait for those sleeps.
         self._write_turn: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
+            WriterQueue() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
 
     @property

@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.lib.timeutil import utcnow
-from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import event_row_to_dict
 from whmcs_monitor.store.tables import events, pipeline_cursors
 
@@ -40,32 +39,33 @@ def _claim(conn: Connection, consumer: str) -> int | None:
     return conn.scalar(stmt)
 
 
-def consume(db: Database, consumer: str, handler: Handler, *, limit: int = 500) -> int:
+def consume(conn: Connection, consumer: str, handler: Handler, *, limit: int = 500) -> int:
     """Hand the next events after ``consumer``'s cursor to ``handler``; return how many.
 
-    ``handler`` runs inside the transaction and must write its results through ``conn``; if it
-    raises, the cursor does not move and the same events are offered again next time.
+    Runs in the caller's write transaction, which ``handler`` writes its results through, and
+    which may go on to act on them (the rule engine decides notifications in the same one).
+    If anything raises before the commit, the cursor does not move and the same events are
+    offered again next time.
     """
-    with db.write() as conn:
+    position = _claim(conn, consumer)
+    if position is None:  # a new consumer, or another instance holds it right now
+        _ensure_cursor(conn, consumer)
         position = _claim(conn, consumer)
-        if position is None:  # a new consumer, or another instance holds it right now
-            _ensure_cursor(conn, consumer)
-            position = _claim(conn, consumer)
-        if position is None:
-            return 0
-        rows = conn.execute(
-            sa.select(events).where(events.c.seq > position).order_by(events.c.seq).limit(limit)
-        ).all()
-        if not rows:
-            return 0
-        batch = [event_row_to_dict(row._mapping) for row in rows]
-        handler(conn, batch)
-        conn.execute(
-            pipeline_cursors.update()
-            .where(pipeline_cursors.c.consumer == consumer)
-            .values(position=batch[-1]["seq"], updated_at=utcnow())
-        )
-        return len(batch)
+    if position is None:
+        return 0
+    rows = conn.execute(
+        sa.select(events).where(events.c.seq > position).order_by(events.c.seq).limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    batch = [event_row_to_dict(row._mapping) for row in rows]
+    handler(conn, batch)
+    conn.execute(
+        pipeline_cursors.update()
+        .where(pipeline_cursors.c.consumer == consumer)
+        .values(position=batch[-1]["seq"], updated_at=utcnow())
+    )
+    return len(batch)
 
 
 def positions(conn: Connection) -> dict[str, int]:
