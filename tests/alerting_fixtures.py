@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +55,7 @@ class WebhookReceiver:
     """A real HTTP server on loopback that records posts and answers from a script of statuses."""
 
     statuses: list[int] = field(default_factory=list)  # answered in order; then 200
+    refuse: Callable[[Any], bool] | None = None  # a 503 for every document this says yes to
     received: list[Captured] = field(default_factory=list)
     attempts: int = 0
 
@@ -66,6 +67,8 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 owner.attempts += 1
                 status = owner.statuses.pop(0) if owner.statuses else 200
+                if owner.refuse is not None and owner.refuse(json.loads(body)):
+                    status = 503
                 if 200 <= status < 300:
                     owner.received.append(Captured(self.path, dict(self.headers), body))
                 self.send_response(status)

@@ -316,3 +316,25 @@ def test_a_burst_over_the_rate_limit_is_coalesced_into_one_digest(
 def _queue(conn: Any, hook: Any, key: str, i: int) -> None:
     row = outbox.outbox_row(hook, group_key=key, reason="test", payload=_payload(i), now=utcnow())
     outbox.enqueue(conn, [row])
+
+
+def test_a_failing_group_waits_without_holding_up_the_other_groups(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """Order is kept per group (so per alert), not across the whole receiver."""
+    receiver.refuse = lambda doc: doc["alerts"][0]["summary"].startswith("alert 1")
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", coalesce_after=100)
+    hook = engine.settings.alerting.receivers[0]
+    with db.write() as conn:
+        for i, group in ((10, "a"), (20, "b"), (11, "a"), (21, "b"), (22, "b")):
+            _queue(conn, hook, group, i)
+    engine.deliver()
+    delivered = [r["payload"]["alerts"][0]["summary"] for r in outbox_rows(db) if r["delivered_at"]]
+    assert delivered == ["alert 20", "alert 21", "alert 22"]
+    waiting = {r["payload"]["alerts"][0]["summary"]: r for r in outbox_rows(db)}
+    assert waiting["alert 10"]["attempts"] == 1 and waiting["alert 10"]["state"] == "pending"
+    assert waiting["alert 11"]["attempts"] == 0  # never sent ahead of the failed one
+    receiver.refuse = None
+    engine.deliver(now=utcnow() + timedelta(hours=1))  # past the backoff
+    order = [post.json()["alerts"][0]["summary"] for post in receiver.received]
+    assert order[3:] == ["alert 10", "alert 11"]

@@ -1,0 +1,61 @@
+"""SQLite writers of one process take turns in arrival order; workers wake when work arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from whmcs_monitor.lib.periodic import Wakeup, every
+from whmcs_monitor.store.db import WriterQueue
+
+
+def test_writers_get_the_lock_in_the_order_they_asked_for_it() -> None:
+    queue = WriterQueue()
+    order: list[int] = []
+    queue.__enter__()  # held, so that every thread below has to queue
+
+    def writer(number: int) -> None:
+        with queue:
+            order.append(number)
+
+    threads = []
+    for number in range(8):
+        thread = threading.Thread(target=writer, args=(number,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.02)  # each one queues before the next starts
+    queue.__exit__(None, None, None)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == list(range(8))
+
+
+def test_a_write_inside_a_write_on_the_same_thread_fails_instead_of_hanging() -> None:
+    queue = WriterQueue()
+    with queue, pytest.raises(RuntimeError, match="wait for itself"), queue:
+        pass
+    with queue:  # released properly after the failure
+        pass
+
+
+def test_a_wakeup_from_another_thread_cuts_the_wait_short() -> None:
+    async def scenario() -> tuple[int, float]:
+        wake = Wakeup()
+        runs: list[float] = []
+        task = asyncio.create_task(
+            every(timedelta(seconds=30), lambda: runs.append(time.monotonic()), name="t", wake=wake)
+        )
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        threading.Thread(target=wake.set).start()
+        while not runs and time.monotonic() - started < 5:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        return len(runs), (runs[0] if runs else float("inf")) - started
+
+    count, delay = asyncio.run(scenario())
+    assert count == 1 and delay < 2  # not the 30 s interval
