@@ -149,6 +149,7 @@ def _new_group(group: Group, now: datetime) -> dict[str, Any]:
         "receiver": group.route.receiver,
         "labels": group.labels,
         "created_at": created,
+        "last_sent_at": None,
         "last_sent_firing": [],
     }
 
@@ -209,15 +210,18 @@ def flush(
         else:
             sent = GroupState(current.created_at, now, firing)
             next_due = next_decision(sent, group.route, firing, False)
-        if group.key not in known:
+        if group.key not in known:  # stored as it is after this pass: one insert, no update
             created[-1]["next_due_at"] = next_due
+            if reason is not None:
+                created[-1].update(last_sent_at=now, last_sent_firing=sorted(firing))
         elif reason is None and next_due != current.next_due_at:
             timers.append({"k": group.key, "due": next_due})
+        elif reason is not None:
+            sent_groups.append({"k": group.key, "firing": sorted(firing), "due": next_due})
         if reason is None or receiver is None:
             continue
         rows = [c.row for c in group.members if not c.resolved or c.owes_resolved_notice]
         due.append((group, reason, receiver, rows))
-        sent_groups.append({"k": group.key, "firing": sorted(firing), "due": next_due})
         notified |= {c.id for c in group.members if not c.resolved and c.row.notified_at is None}
         resolved_notified |= {c.id for c in resolved}
     if created:

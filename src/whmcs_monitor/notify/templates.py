@@ -49,10 +49,11 @@ def render(receiver: ReceiverConfig, payloads: Sequence[dict[str, Any]]) -> Mess
         else {"version": PAYLOAD_VERSION, "type": "digest", "notifications": list(payloads)}
     )
     severities = [str(p.get("severity", "warning")) for p in payloads]
+    bodies = receiver.kind != "webhook"  # the webhook sends the document, not the bodies
     return Message(
         title=title,
-        text=_env.get_template("text.j2").render(context),
-        html=_env.get_template("html.j2").render(context),
+        text=_env.get_template("text.j2").render(context) if bodies else "",
+        html=_env.get_template("html.j2").render(context) if bodies else "",
         document=document,
         severity=max_severity(severities),
     )
