@@ -86,6 +86,10 @@ def test_maintenance_window_schedules(
             "'9' is not a time of day; write HH:MM, like 08:00",
         ),
         ({"days": ["someday"], "from": "09:00", "until": "10:00"}, "'someday' is not a weekday"),
+        (
+            {"days": ["wed"], "from": "09:00", "until": "10:00", "timezone": "Europe/Berln"},
+            "'Europe/Berln' is not a time zone name such as Europe/Berlin",
+        ),
     ],
 )
 def test_a_bad_maintenance_window_is_refused_with_its_reason(

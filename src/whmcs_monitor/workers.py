@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from whmcs_monitor.alerting.digests import send_due as send_digests
 from whmcs_monitor.alerting.engine import Engine
 from whmcs_monitor.analytics.publish import send_weekly_reports
 from whmcs_monitor.analytics.worker import interval as analytics_interval
@@ -17,6 +18,7 @@ from whmcs_monitor.analytics.worker import refresh_all as analytics_refresh
 from whmcs_monitor.checks.worker import HEARTBEAT_SWEEP, run_checks, sweep_heartbeats
 from whmcs_monitor.files.workers import files_workers
 from whmcs_monitor.lib.periodic import Worker, every
+from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources.worker import run_poller
 from whmcs_monitor.store import metrics as metric_store
@@ -24,6 +26,7 @@ from whmcs_monitor.web import housekeeping
 
 MAINTENANCE_INTERVAL = timedelta(minutes=5)
 WEEKLY_REPORT_CHECK = timedelta(minutes=15)
+DIGEST_CHECK = timedelta(minutes=1)
 
 
 def _store_maintenance(services: Services) -> None:
@@ -42,6 +45,14 @@ def _alerting(services: Services) -> list[Worker]:
         services.notifications_queued.set()
 
     return [
+        (
+            "alert-digests",
+            lambda: every(
+                DIGEST_CHECK,
+                lambda: send_digests(services.settings, services.db, utcnow()),
+                name="alert digests",
+            ),
+        ),
         (
             "alerting",
             lambda: every(interval, evaluate, name="alert evaluation", wake=services.events_stored),

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Literal
 
 from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from whmcs_monitor.alerting.types import ClockTime, Duration, LabelMatcher, Weekday
+from whmcs_monitor.alerting.types import (
+    ClockTime,
+    Duration,
+    LabelMatcher,
+    TimeZoneName,
+    Weekday,
+)
 from whmcs_monitor.notify.receivers import ReceiverConfig
 
 
@@ -50,7 +57,7 @@ class MaintenanceWindow(_Section):
     until_time: ClockTime | None = Field(default=None, alias="until")
     cron: str | None = None
     duration: Duration | None = None
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
 
     @model_validator(mode="after")
     def _one_schedule(self) -> MaintenanceWindow:
@@ -111,6 +118,18 @@ class EscalationPolicy(_Section):
     steps: list[EscalationStep] = Field(min_length=1, max_length=20)
 
 
+class DigestConfig(_Section):
+    """A summary of the alerts of the last day or week, sent to a receiver at a fixed time."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    receiver: str
+    every: Literal["daily", "weekly"] = "daily"
+    at: ClockTime = time(8, 0)
+    day: Weekday = "mon"  # weekly digests only
+    timezone: TimeZoneName = "UTC"
+    match: list[LabelMatcher] = Field(default_factory=list)  # which alerts it covers
+
+
 class AlertingConfig(_Section):
     default_rules: bool = True
     rule_files: list[Path] = Field(default_factory=list)
@@ -122,6 +141,7 @@ class AlertingConfig(_Section):
     inhibit_rules: list[InhibitRule] = Field(default_factory=default_inhibit_rules)
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     escalations: list[EscalationPolicy] = Field(default_factory=list)
+    digests: list[DigestConfig] = Field(default_factory=list)
 
     @field_validator("evaluation_interval")
     @classmethod
@@ -136,6 +156,9 @@ class AlertingConfig(_Section):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"receivers: {dupes[0]!r} is defined twice")
+        digests = [d.name for d in self.digests]
+        if len(set(digests)) != len(digests):
+            raise ValueError("digests: two digests have the same name")
         known = set(names)
         for where, name in self._receiver_uses():
             if name not in known:
@@ -154,6 +177,7 @@ class AlertingConfig(_Section):
         walk(self.route, "route")
         for policy in self.escalations:
             uses.extend((f"escalations.{policy.name}", s.receiver) for s in policy.steps)
+        uses.extend((f"digests.{digest.name}.receiver", digest.receiver) for digest in self.digests)
         return uses
 
     def receiver(self, name: str) -> ReceiverConfig | None:

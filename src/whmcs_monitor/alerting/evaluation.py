@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.alerting import state
@@ -25,6 +24,7 @@ from whmcs_monitor.events.normalize import get_path
 from whmcs_monitor.lib.durations import format_duration
 from whmcs_monitor.lib.timeutil import as_utc, parse_rfc3339
 from whmcs_monitor.store import metrics
+from whmcs_monitor.store.db import dialect_insert
 
 _MISSING = get_path({}, "absent")  # the sentinel get_path returns for a missing path
 
@@ -101,14 +101,12 @@ def alert_labels(
     return labels
 
 
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
 def _set_mark(
     conn: Connection, rule: str, key: str, labels: Mapping[str, str], at: datetime
 ) -> None:
-    stmt = _insert(conn)(rule_marks).values(rule=rule, group_key=key, labels=dict(labels), at=at)
+    stmt = dialect_insert(conn, rule_marks).values(
+        rule=rule, group_key=key, labels=dict(labels), at=at
+    )
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["rule", "group_key"], set_={"at": stmt.excluded.at}

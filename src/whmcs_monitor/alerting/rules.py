@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from whmcs_monitor.alerting.types import ClockTime, Duration, Weekday
+from whmcs_monitor.alerting.types import ClockTime, Duration, TimeZoneName, Weekday
 from whmcs_monitor.catalog import Catalog, load_catalog
 from whmcs_monitor.config import format_error
 from whmcs_monitor.errors import ConfigError
@@ -84,7 +84,7 @@ class AbsenceSpec(_Strict):
     days: list[Weekday] = Field(default_factory=list)
     from_time: ClockTime | None = Field(default=None, alias="from")
     until_time: ClockTime | None = Field(default=None, alias="until")
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     sites: list[str] = Field(default_factory=list)
 
 

@@ -112,6 +112,15 @@ alert_group_members = sa.Table(
     sa.Index(None, "alert_id"),
 )
 
+# Which digest periods went out: one row per digest and period, so it is sent once, by one instance.
+alert_digests_sent = sa.Table(
+    "alert_digests_sent",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("period_end", UtcDateTime, primary_key=True),
+    sa.Column("sent_at", UtcDateTime, nullable=False),
+)
+
 notifications = sa.Table(
     "notifications",
     metadata,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, PlainSerializer
 
@@ -42,6 +43,14 @@ def _matcher(value: Any) -> Matcher:
     return parse_matcher(value)
 
 
+def _zone_name(value: Any) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(f"{value!r} is not a time zone name such as Europe/Berlin") from exc
+    return str(value)
+
+
 def _weekday(value: Any) -> str:
     text = str(value).lower()[:3]
     if text not in WEEKDAYS:
@@ -55,3 +64,4 @@ Duration = Annotated[
 ClockTime = Annotated[time, BeforeValidator(_clock)]
 LabelMatcher = Annotated[Matcher, BeforeValidator(_matcher), PlainSerializer(str, return_type=str)]
 Weekday = Annotated[str, BeforeValidator(_weekday)]
+TimeZoneName = Annotated[str, BeforeValidator(_zone_name)]

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from cronsim import CronSim
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.catalog import Catalog
@@ -24,6 +23,7 @@ from whmcs_monitor.events.model import Event
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.durations import format_duration
 from whmcs_monitor.lib.timeutil import as_utc
+from whmcs_monitor.store.db import dialect_insert
 from whmcs_monitor.store.events import insert_events
 from whmcs_monitor.store.metrics import Sample, record
 
@@ -63,9 +63,8 @@ def sync(conn: Connection, configured: Sequence[HeartbeatConfig], now: datetime)
 
 def _ensure_row(conn: Connection, hb: HeartbeatConfig, now: datetime) -> None:
     """Insert the ``new`` row unless it exists; two instances racing to do so both succeed."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        insert(heartbeats)
+        dialect_insert(conn, heartbeats)
         .values(name=hb.name, site=hb.site, state="new", pings=0, updated_at=now)
         .on_conflict_do_nothing(index_elements=["name"])
     )

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from whmcs_monitor import coverage
 from whmcs_monitor.catalog import Catalog
@@ -32,7 +31,7 @@ from whmcs_monitor.checks.recording import Outcome, record_outcomes
 from whmcs_monitor.checks.tables import check_state
 from whmcs_monitor.config import Settings
 from whmcs_monitor.lib.timeutil import as_utc, utcnow
-from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.db import Database, dialect_insert
 
 log = logging.getLogger(__name__)
 TICK = timedelta(milliseconds=250)
@@ -152,9 +151,8 @@ class Scheduler:
             # New checks start spread over one interval, so a restart is not a thundering herd.
             first = now + timedelta(seconds=random.uniform(0, check.interval.total_seconds()))
             # Instances starting together may both insert the row: the second one is a no-op.
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             conn.execute(
-                insert(check_state)
+                dialect_insert(conn, check_state)
                 .on_conflict_do_nothing(index_elements=["name"])
                 .values(
                     name=check.name,

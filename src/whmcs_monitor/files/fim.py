@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.config import Settings
@@ -32,7 +31,7 @@ from whmcs_monitor.files.tables import file_baseline
 from whmcs_monitor.files.tree import FileStat, Scope, hash_many, relative, walk
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store import audit
-from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.db import Database, dialect_insert
 
 WRITE_BATCH = 1000
 Progress = Callable[[int], None]
@@ -193,8 +192,9 @@ def _write(
 ) -> None:
     # The live watcher and the scheduled scan may both find a new file: the second insert is a
     # no-op rather than a key violation that would fail its whole scan.
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    insert = dialect_insert(file_baseline).on_conflict_do_nothing(index_elements=["site", "path"])
+    insert = dialect_insert(conn, file_baseline).on_conflict_do_nothing(
+        index_elements=["site", "path"]
+    )
     for start in range(0, len(inserts), WRITE_BATCH):
         conn.execute(insert, inserts[start : start + WRITE_BATCH])
     if updates:

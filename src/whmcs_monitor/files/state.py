@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.files.tables import files_state
 from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.store.db import dialect_insert
 
 
 def load(conn: Connection, site: str, key: str) -> dict[str, Any]:
@@ -20,8 +20,9 @@ def load(conn: Connection, site: str, key: str) -> dict[str, Any]:
 
 
 def save(conn: Connection, site: str, key: str, value: dict[str, Any]) -> None:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(files_state).values(site=site, key=key, value=value, updated_at=utcnow())
+    stmt = dialect_insert(conn, files_state).values(
+        site=site, key=key, value=value, updated_at=utcnow()
+    )
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["site", "key"],

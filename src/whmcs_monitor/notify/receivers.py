@@ -9,11 +9,11 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from whmcs_monitor.alerting.types import ClockTime, Duration
+from whmcs_monitor.alerting.types import ClockTime, Duration, TimeZoneName
 from whmcs_monitor.notify.apprise_channel import AppriseChannel, AppriseConfig
 from whmcs_monitor.notify.email import EmailChannel, EmailConfig
 from whmcs_monitor.notify.message import Message
@@ -29,13 +29,6 @@ class Channel(Protocol):
     def send(self, message: Message, *, delivery_id: str) -> None: ...
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{name!r} is not a time zone name such as Europe/Berlin") from exc
-
-
 class QuietHours(BaseModel):
     """Hold notifications between ``start`` and ``end`` (local time), except at ``bypass`` severity."""
 
@@ -43,14 +36,8 @@ class QuietHours(BaseModel):
 
     start: ClockTime
     end: ClockTime
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     bypass: str = "critical"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        _zone(value)
-        return value
 
     @field_validator("bypass")
     @classmethod
@@ -65,7 +52,7 @@ class QuietHours(BaseModel):
 
     def release_time(self, now: datetime) -> datetime | None:
         """When the quiet period holding ``now`` ends, or ``None`` if ``now`` is not quiet."""
-        local = now.astimezone(_zone(self.timezone))
+        local = now.astimezone(ZoneInfo(self.timezone))
         clock = local.time().replace(tzinfo=None)
         if self.start <= self.end:
             quiet = self.start <= clock < self.end

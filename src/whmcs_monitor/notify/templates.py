@@ -32,6 +32,12 @@ def _title(payloads: Sequence[dict[str, Any]]) -> str:
         count = sum(len(p["alerts"]) for p in payloads)
         return f"[digest] {len(payloads)} notifications, {count} alert(s)"
     p = payloads[0]
+    if p.get("type") == "alert-digest":
+        d = p["digest"]
+        return (
+            f"[digest] {d['name']}: {d['fired']} fired, {d['resolved']} resolved, "
+            f"{d['open']} open ({d['from'][:16]} to {d['to'][:16]} UTC)"
+        )
     firing = [a for a in p["alerts"] if a["status"] != "resolved"]
     status = "RESOLVED" if not firing else p["severity"].upper()
     head = p["alerts"][0]

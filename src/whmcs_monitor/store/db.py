@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from whmcs_monitor.errors import StoreError
@@ -29,6 +30,13 @@ LOCK_MIGRATE = 7_301_001
 LOCK_EVENT_INSERT = 7_301_002
 LOCK_AUDIT_APPEND = 7_301_003
 LOCK_ALERT_PIPELINE = 7_301_004
+
+
+def dialect_insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ``on_conflict_do_nothing``/``_do_update``: both backends have them,
+    each spelled by its own dialect."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)
 
 
 def advisory_lock(conn: Connection, key: int) -> None:

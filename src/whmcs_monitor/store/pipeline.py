@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.store.db import dialect_insert
 from whmcs_monitor.store.events import event_row_to_dict
 from whmcs_monitor.store.tables import events, pipeline_cursors
 
@@ -24,9 +24,8 @@ Handler = Callable[[Connection, Sequence[dict[str, Any]]], None]
 
 
 def _ensure_cursor(conn: Connection, consumer: str) -> None:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        insert(pipeline_cursors)
+        dialect_insert(conn, pipeline_cursors)
         .values(consumer=consumer, position=0, updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=["consumer"])
     )

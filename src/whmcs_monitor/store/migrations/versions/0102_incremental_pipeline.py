@@ -1,4 +1,4 @@
-"""alerting: change queue, group members and due times, so a pipeline pass only reads what changed
+"""alerting: change queue, group members and due times (a pass reads only what changed); digests sent
 
 Revision ID: 0102_incremental_pipeline
 Revises: 0101_alerting
@@ -36,6 +36,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_alert_group_members_alert_id"), "alert_group_members", ["alert_id"], unique=False
     )
+    op.create_table(
+        "alert_digests_sent",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("period_end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", "period_end", name=op.f("pk_alert_digests_sent")),
+    )
     with op.batch_alter_table("alert_groups", schema=None) as batch_op:
         batch_op.add_column(sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_alert_groups_next_due_at"), ["next_due_at"])
@@ -53,6 +60,7 @@ def downgrade() -> None:
     with op.batch_alter_table("alert_groups", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_groups_next_due_at"))
         batch_op.drop_column("next_due_at")
+    op.drop_table("alert_digests_sent")
     op.drop_index(op.f("ix_alert_group_members_alert_id"), table_name="alert_group_members")
     op.drop_table("alert_group_members")
     op.drop_table("alert_changes")
