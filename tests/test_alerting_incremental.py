@@ -219,3 +219,13 @@ def test_two_instances_sharing_the_database_notify_each_group_once(
         second.dispose()
     keys = [n["group_key"] for n in outbox_rows(db)]
     assert len(keys) == 4 and len(set(keys)) == 4
+
+
+def test_a_backlog_of_changes_larger_than_one_statement_can_name_is_taken_whole(
+    db: Database,
+) -> None:
+    with db.write() as conn:
+        state.mark_changed(conn, range(70_000))
+    with db.write() as conn:
+        assert scope.take_changes(conn) == set(range(70_000))
+        assert scope.take_changes(conn) == set()

@@ -29,6 +29,7 @@ from whmcs_monitor.alerting.tables import alert_changes, alert_group_members, al
 
 # Past this many changed alerts in one pass, one full read is cheaper than following each.
 FULL_PASS_ABOVE = 5000
+DELETE_CHUNK = 5000  # ids per statement, well under SQLite's limit on bound parameters
 
 Mutes = tuple[frozenset[int], frozenset[str]]  # active silence ids, active maintenance windows
 
@@ -61,8 +62,14 @@ def full_pass_due(
 def take_changes(conn: Connection) -> set[int]:
     """The queued alert ids; the queue entries go (the pass's transaction keeps that atomic)."""
     rows = conn.execute(sa.select(alert_changes.c.id, alert_changes.c.alert_id)).all()
-    if rows:
-        conn.execute(alert_changes.delete().where(alert_changes.c.id.in_([r.id for r in rows])))
+    taken = [row.id for row in rows]
+    # By id, never "up to the largest id": on PostgreSQL a smaller id may commit after the read.
+    for start in range(0, len(taken), DELETE_CHUNK):
+        conn.execute(
+            alert_changes.delete().where(
+                alert_changes.c.id.in_(taken[start : start + DELETE_CHUNK])
+            )
+        )
     return {row.alert_id for row in rows}
 
 
