@@ -242,7 +242,13 @@ def site_ids(services: Services) -> list[tuple[str, str, bool]]:
 
 
 def _latest(conn: Connection, site: str, kind: str | None = None) -> Any:
-    stmt = sa.select(events).where(events.c.site == site).order_by(events.c.occurred_at.desc())
+    """The site's last received event (of ``kind``): the highest ``seq``.
+
+    Receive order is the order the reconciler's missing-heartbeat check reads (``query_events``),
+    so this page and that alert agree on which heartbeat is the last one; the (site, seq) and
+    (kind, seq) indexes answer it without sorting the site's events.
+    """
+    stmt = sa.select(events).where(events.c.site == site).order_by(events.c.seq.desc())
     if kind is not None:
         stmt = stmt.where(events.c.kind == kind)
     return conn.execute(stmt.limit(1)).first()
