@@ -23,6 +23,9 @@ MAX_SUMMARY = 500
 MAX_LABEL = 128
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _MISSING = object()
+# json.dumps() with its defaults, minus the per-call argument handling: the fingerprint's text
+# must never change, or alerts would stop deduplicating across an upgrade.
+_ENCODER = json.JSONEncoder()
 
 
 def get_path(data: Any, path: str) -> Any:
@@ -83,7 +86,7 @@ def fingerprint(
     site: str, kind: str, labels: Mapping[str, str], subjects: Mapping[str, int]
 ) -> str:
     """Stable identity of "the same thing happening again": site, kind, labels and subjects."""
-    material = json.dumps([site, kind, sorted(labels.items()), sorted(subjects.items())])
+    material = _ENCODER.encode([site, kind, sorted(labels.items()), sorted(subjects.items())])
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -101,7 +104,8 @@ def build_event(
     received_at: datetime | None = None,
 ) -> Event:
     """The normalized event for one signal of kind ``entry``; ``data`` is redacted here."""
-    payload = redact(dict(data), sensitive_paths=entry.sensitive, keep=entry.keep)
+    # redact() returns a new dict and never mutates its input, so no copy is needed first.
+    payload = redact(data, sensitive_paths=entry.sensitive, keep=entry.keep)
     all_labels = extract_labels(entry, payload)
     all_labels.update({k: str(v)[:MAX_LABEL] for k, v in (labels or {}).items()})
     subjects = extract_subjects(entry, payload)
@@ -120,6 +124,6 @@ def build_event(
         subjects=subjects,
         labels=all_labels,
         payload=payload,
-        context=redact(dict(context or {})),
+        context=redact(context or {}),
         fingerprint=fingerprint(site, entry.kind, all_labels, subjects),
     )

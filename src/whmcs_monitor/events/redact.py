@@ -181,6 +181,8 @@ class _Node:
 
 
 def _compile(sensitive_paths: Iterable[str], keep: Mapping[str, Sequence[str]]) -> _Node | None:
+    if not sensitive_paths and not keep:  # most calls: skip building the cache key
+        return None
     frozen_keep = tuple(sorted((path, tuple(keys)) for path, keys in keep.items()))
     return _compile_cached(tuple(sensitive_paths), frozen_keep)
 
@@ -221,14 +223,17 @@ class _Redactor:
     def value(self, value: Any, node: _Node | None, depth: int) -> Any:
         if depth > self.max_depth:
             return TOO_DEEP
+        if value is None or isinstance(value, (int, float)):  # numbers and bools pass as they are
+            return value
         if isinstance(value, str):
             return redact_text(value)
-        if isinstance(value, Mapping):
+        # dict first: the Mapping ABC check is slow, and decoded JSON only ever holds dicts.
+        if isinstance(value, (dict, Mapping)):
             return self.mapping(value, node, None, depth)
         if isinstance(value, list | tuple):
             items = [self.value(item, node, depth + 1) for item in value]
             return items if isinstance(value, list) else tuple(items)
-        return value  # numbers, bools, None
+        return value  # not JSON-like: nothing to look into
 
     def mapping(
         self,

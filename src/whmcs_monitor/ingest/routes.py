@@ -16,6 +16,7 @@ from whmcs_monitor.events.model import Event
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.ingest.auth import AuthFailure, authenticate
 from whmcs_monitor.ingest.validate import RawEvent, parse_batch
+from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.store.writer import EventWriter
 from whmcs_monitor.web.errors import error_response
@@ -56,6 +57,7 @@ def _resolve(catalog: Catalog, raw: RawEvent, index: int) -> EventKind:
 
 def _normalize(catalog: Catalog, site: str, batch: list[RawEvent]) -> list[Event]:
     entries = [_resolve(catalog, raw, i) for i, raw in enumerate(batch)]
+    received_at = utcnow()  # one request, one moment of receipt
     return [
         build_event(
             entry,
@@ -66,6 +68,7 @@ def _normalize(catalog: Catalog, site: str, batch: list[RawEvent]) -> list[Event
             hook=raw.hook,
             context=raw.context,
             labels={"hook": raw.hook} if entry.kind == UNLISTED_HOOK and raw.hook else None,
+            received_at=received_at,
         )
         for entry, raw in zip(entries, batch, strict=True)
     ]

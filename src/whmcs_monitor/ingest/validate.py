@@ -65,12 +65,20 @@ def decode_body(raw: bytes, limits: IngestConfig) -> Any:
         ) from exc
 
 
+# A decoded string can hold a NUL or an unpaired surrogate only if the body spells it as a
+# \u escape (json.loads refuses raw control characters, strict UTF-8 refuses encoded
+# surrogates), and none can take more bytes than the body. A body with no such escape and no
+# room for an over-long string needs only the depth check (see _Walker.check_strings).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
 class _Walker:
     """Checks depth, string sizes and text validity of a decoded JSON value."""
 
-    def __init__(self, limits: IngestConfig) -> None:
+    def __init__(self, limits: IngestConfig, raw: bytes) -> None:
         self.max_depth = limits.max_depth
         self.max_string = limits.max_string_bytes
+        self.check_strings = len(raw) > self.max_string or bool(_SUSPECT_ESCAPE.search(raw))
 
     def check_string(self, value: str, parts: list[str | int], what: str) -> None:
         if len(value) * 4 > self.max_string:
@@ -102,11 +110,13 @@ class _Walker:
                 field=_path(parts),
             )
         if isinstance(value, str):
-            self.check_string(value, parts, "text")
+            if self.check_strings:
+                self.check_string(value, parts, "text")
         elif isinstance(value, dict):
             for key, item in value.items():
                 parts.append(key)
-                self.check_string(key, parts, "key")
+                if self.check_strings:
+                    self.check_string(key, parts, "key")
                 self.walk(item, parts, depth + 1)
                 parts.pop()
         elif isinstance(value, list):
@@ -133,7 +143,7 @@ def _field(event: dict[str, Any], name: str, index: int, kind: type, required: b
     return value
 
 
-def _event(event: Any, index: int) -> RawEvent:
+def _event(event: Any, index: int, latest: datetime) -> RawEvent:
     where = f"events[{index}]"
     if not isinstance(event, dict):
         raise InputError(f"{where}: must be an object", field=where)
@@ -160,7 +170,7 @@ def _event(event: Any, index: int) -> RawEvent:
         raise InputError(
             f"{where}.occurred_at: {stamp[:40]!r} {reason}", field=f"{where}.occurred_at"
         ) from exc
-    if occurred_at > utcnow() + MAX_FUTURE or occurred_at < EARLIEST:
+    if occurred_at > latest or occurred_at < EARLIEST:
         raise InputError(
             f"{where}.occurred_at: {stamp[:40]!r} is not a plausible time (check the sender's clock)",
             field=f"{where}.occurred_at",
@@ -185,5 +195,6 @@ def parse_batch(raw: bytes, limits: IngestConfig) -> list[RawEvent]:
             status=413,
             field="events",
         )
-    _Walker(limits).walk(document, [], 0)
-    return [_event(event, index) for index, event in enumerate(batch)]
+    _Walker(limits, raw).walk(document, [], 0)
+    latest = utcnow() + MAX_FUTURE
+    return [_event(event, index, latest) for index, event in enumerate(batch)]

@@ -182,5 +182,9 @@ def sites_with_source(
     return set(conn.scalars(stmt))
 
 
+# Built once: constructing a statement costs more than running this one (every insert reads it).
+_MAX_SEQ = sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0))
+
+
 def max_seq(conn: Connection) -> int:
-    return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0))) or 0)
+    return int(conn.scalar(_MAX_SEQ) or 0)
