@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,7 +59,8 @@ class _DriverInsert:
 
     sql: str
     keys: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values in ``keys`` order
+    conversions: tuple[tuple[int, Callable[[Any], Any], bool], ...]  # (position, process, memo)
     positional: bool
 
     @classmethod
@@ -68,23 +71,35 @@ class _DriverInsert:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         if dialect.positional:
             keys = tuple(compiled.positiontup or ())
-        processors = tuple(
-            events.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys
+        conversions = []
+        for position, key in enumerate(keys):
+            column_type = events.c[key].type
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                conversions.append((position, process, isinstance(column_type, sa.DateTime)))
+        return cls(
+            compiled.string,
+            keys,
+            operator.itemgetter(*keys),
+            tuple(conversions),
+            dialect.positional,
         )
-        return cls(compiled.string, keys, processors, dialect.positional)
 
-    def parameters(self, event: Event) -> tuple[Any, ...] | dict[str, Any]:
-        row = event.to_row()
-        values = [
-            row[key] if process is None else process(row[key])
-            for key, process in zip(self.keys, self.processors, strict=True)
-        ]
-        return tuple(values) if self.positional else dict(zip(self.keys, values, strict=True))
+    def parameters(self, batch: Iterable[Event]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
+        rows = [list(self.values(event.to_row())) for event in batch]
+        for position, process, memo in self.conversions:
+            # The events of one request share their receipt time, and often their occurrence
+            # time: convert each distinct time once.
+            convert = functools.lru_cache(maxsize=64)(process) if memo else process
+            for row in rows:
+                row[position] = convert(row[position])
+        if self.positional:
+            return [tuple(row) for row in rows]
+        return [dict(zip(self.keys, row, strict=True)) for row in rows]
 
     def run(self, conn: Connection, batch: Iterable[Event]) -> int:
         """Insert ``batch``; the number of rows stored (ids stored before are skipped)."""
-        params = [self.parameters(event) for event in batch]
-        return conn.exec_driver_sql(self.sql, params).rowcount
+        return conn.exec_driver_sql(self.sql, self.parameters(batch)).rowcount
 
 
 _DRIVER_INSERTS: dict[tuple[str, str], _DriverInsert] = {}
