@@ -109,7 +109,7 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None, ingest_
         )
     )
     uvicorn.run(
-        create_app(settings, demo=demo),
+        create_app(settings, demo=demo, serve_forever=True),
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.log_level,
