@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pymysql
-
 from whmcs_monitor.config import WhmcsDatabaseConfig
 from whmcs_monitor.errors import MonitorError
 from whmcs_monitor.sources.whmcs_db import WhmcsDatabaseError
@@ -29,6 +27,8 @@ class WhmcsUnavailable(MonitorError):
 @contextmanager
 def connect(config: WhmcsDatabaseConfig) -> Iterator[Any]:
     """A connection for one refresh; closed on exit."""
+    import pymysql.cursors  # on first use, like the poller's connection
+
     try:
         conn = connect_whmcs(
             config,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
 from pydantic import Field, field_validator
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, ms_since
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
 
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "CAA", "SRV", "PTR"]
 
@@ -49,6 +49,9 @@ class DnsCheck(CheckBase):
         return {"name": self.query, "record_type": self.record_type}
 
     def _resolver(self) -> dns.asyncresolver.Resolver:
+        # Imported on first use: dnspython adds 2 MB to a process that never runs a DNS check.
+        import dns.asyncresolver
+
         if not self.resolvers:
             return dns.asyncresolver.Resolver()
         resolver = dns.asyncresolver.Resolver(configure=False)
@@ -57,6 +60,9 @@ class DnsCheck(CheckBase):
         return resolver
 
     async def probe(self, ctx: ProbeContext) -> Result:
+        import dns.exception
+        import dns.resolver
+
         resolver = self._resolver()
         start = time.perf_counter()
         failure: str | None

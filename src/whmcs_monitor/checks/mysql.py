@@ -9,7 +9,6 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import pymysql
 from pydantic import Field, SecretStr
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, ms_since
@@ -29,6 +28,8 @@ _COUNTERS = ("Questions", "Slow_queries", "Aborted_connects")
 
 def _read_server(check: MysqlCheck) -> tuple[dict[str, float], float | None, float]:
     """Blocking: connect, read status, variables and replica state. Runs in a thread."""
+    import pymysql  # on first use: with the cryptography it loads, about 9 MB
+
     start = time.perf_counter()
     conn = pymysql.connect(
         host=check.host,
@@ -55,6 +56,8 @@ def _read_server(check: MysqlCheck) -> tuple[dict[str, float], float | None, flo
 
 def _replica_lag(cursor: Any) -> float | None:
     """Seconds behind the source on a replica, ``None`` on a primary."""
+    import pymysql
+
     for statement in ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS"):
         try:
             cursor.execute(statement)
@@ -93,6 +96,8 @@ class MysqlCheck(CheckBase):
         return {"host": self.target}
 
     async def probe(self, ctx: ProbeContext) -> Result:
+        import pymysql
+
         try:
             status, lag, connect_ms = await asyncio.to_thread(_read_server, self)
         except pymysql.MySQLError as exc:

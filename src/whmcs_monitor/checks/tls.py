@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from cryptography import x509
 from pydantic import Field
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, ms_since
@@ -99,6 +98,10 @@ class TlsCheck(CheckBase):
         except (OSError, TlsFailure, TimeoutError, ssl.SSLError) as exc:
             text = str(exc) or type(exc).__name__
             return Result("down", f"TLS handshake with {self.target} failed: {text}")
+        # Imported here: cryptography adds about 9 MB to every process that loads it, and most
+        # monitors never run a TLS check.
+        from cryptography import x509
+
         cert = x509.load_der_x509_certificate(der)
         not_after = cert.not_valid_after_utc
         days_left = (not_after - ctx.now).total_seconds() / 86400

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import pymysql
-from pymysql.connections import Connection
+from typing import TYPE_CHECKING
 
 from whmcs_monitor.config import WhmcsDatabaseConfig
 from whmcs_monitor.errors import InputError
+
+if TYPE_CHECKING:
+    from pymysql.connections import Connection
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 10
@@ -27,6 +28,9 @@ def _password(config: WhmcsDatabaseConfig) -> str:
 @contextmanager
 def connect(config: WhmcsDatabaseConfig) -> Iterator[Connection]:
     """A short-lived connection with bounded timeouts; errors name the database, not the password."""
+    # Imported on first use: with the cryptography it loads, pymysql adds about 9 MB to a process.
+    import pymysql
+
     try:
         conn = pymysql.connect(
             host=config.host,

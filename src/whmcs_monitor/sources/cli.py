@@ -15,7 +15,7 @@ from whmcs_monitor.sources.allowlist import grant_statements
 from whmcs_monitor.sources.api_poller import API_OUTAGE_KEY, poll_api_site
 from whmcs_monitor.sources.poller import OUTAGE_KEY, CycleReport, poll_site
 from whmcs_monitor.sources.state import get_state, positions
-from whmcs_monitor.sources.whmcs_db import DATABASE_ERRORS
+from whmcs_monitor.sources.whmcs_db import database_errors
 from whmcs_monitor.sources.worker import read_only_report
 
 
@@ -98,7 +98,7 @@ def _check_site(services: Services, site: SiteConfig) -> dict[str, Any]:
     }
     try:
         report = read_only_report(services, site)
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         result["problem"] = str(exc)
         return result
     result.update(reachable=True, read_only=report.read_only)

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import pymysql
-
 from whmcs_monitor.config import SiteConfig
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.events.normalize import build_event
@@ -28,13 +26,13 @@ from whmcs_monitor.sources.feeds import FEEDS, FeedResult, run_feed, run_overdue
 from whmcs_monitor.sources.queries import Query
 from whmcs_monitor.sources.state import clear_state, get_state, set_state
 from whmcs_monitor.sources.whmcs_db import (
-    UNREACHABLE_ERRORS,
     Connection,
     Row,
     WhmcsDatabaseError,
     describe_error,
     fetch,
     session,
+    unreachable_errors,
 )
 from whmcs_monitor.store.events import insert_events
 
@@ -76,7 +74,7 @@ def poll_site(
     except WhmcsDatabaseError as exc:
         record_outage(services, site.id, str(exc), outage, now, report)
         return report
-    except UNREACHABLE_ERRORS as exc:
+    except unreachable_errors() as exc:
         record_outage(services, site.id, describe_error(exc, cfg), outage, now, report)
         return report
     if outage:
@@ -104,6 +102,8 @@ def _context(services: Services, site: str, whmcs: Connection, now: datetime) ->
 def _run_cycle(
     services: Services, site: str, whmcs: Connection, now: datetime, report: CycleReport
 ) -> None:
+    import pymysql  # loaded by the open connection already
+
     db = services.db
     for feed in FEEDS:
         ctx = _context(services, site, whmcs, now)

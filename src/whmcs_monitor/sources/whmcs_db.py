@@ -17,22 +17,11 @@ from decimal import Decimal
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
-import pymysql
-import pymysql.cursors
-
 from whmcs_monitor.config import WhmcsDatabaseConfig
 from whmcs_monitor.sources.queries import SESSION_SETUP, SHOW_GRANTS
 
 Row = dict[str, Any]
 Connection: TypeAlias = Any  # pymysql ships no type hints
-
-# The errors that mean "the WHMCS database is not there right now", as opposed to a bug.
-UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
-    pymysql.err.OperationalError,
-    pymysql.err.InterfaceError,
-    ConnectionError,
-    TimeoutError,
-)
 _WRITE_PRIVILEGES = re.compile(
     r"\b(ALL PRIVILEGES|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|INDEX|GRANT OPTION|EXECUTE|"
     r"SUPER|FILE|TRIGGER|REFERENCES|LOCK TABLES|CREATE ROUTINE|ALTER ROUTINE|EVENT)\b",
@@ -44,7 +33,21 @@ class WhmcsDatabaseError(Exception):
     """The WHMCS database cannot be reached or refused the poller; ``str()`` is user-facing."""
 
 
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (WhmcsDatabaseError, *UNREACHABLE_ERRORS)
+# pymysql is imported where a WHMCS database is first used, not with this module: with the
+# cryptography it loads, it adds about 9 MB to every process, and most nodes never use it.
+# An ``except`` clause evaluates these functions only when an exception reaches it.
+
+
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean "the WHMCS database is not there right now", as opposed to a bug."""
+    import pymysql
+
+    return (pymysql.err.OperationalError, pymysql.err.InterfaceError, ConnectionError, TimeoutError)
+
+
+def database_errors() -> tuple[type[BaseException], ...]:
+    """:func:`unreachable_errors` plus the refusals this module reports itself."""
+    return (WhmcsDatabaseError, *unreachable_errors())
 
 
 def password_of(cfg: WhmcsDatabaseConfig) -> str:
@@ -63,13 +66,16 @@ def connect(
     *,
     timeout: int = 5,
     read_timeout: int | None = None,
-    cursorclass: type[Any] = pymysql.cursors.DictCursor,
+    cursorclass: type[Any] | None = None,
 ) -> Connection:
     """A fresh connection; read-only at the session level too, so a slip cannot write.
 
-    The poller reads rows as dicts; analytics asks for tuples (``pymysql.cursors.Cursor``) and a
-    longer ``read_timeout`` for its aggregate queries.
+    The poller reads rows as dicts (the default, ``pymysql.cursors.DictCursor``); analytics asks
+    for tuples (``pymysql.cursors.Cursor``) and a longer ``read_timeout`` for its aggregate
+    queries.
     """
+    import pymysql.cursors
+
     try:
         return pymysql.connect(
             host=cfg.host,
@@ -78,7 +84,7 @@ def connect(
             password=password_of(cfg),
             database=cfg.name,
             charset="utf8mb4",
-            cursorclass=cursorclass,
+            cursorclass=cursorclass or pymysql.cursors.DictCursor,
             connect_timeout=timeout,
             read_timeout=read_timeout or max(timeout * 6, 30),
             write_timeout=timeout,
@@ -86,7 +92,7 @@ def connect(
             ssl={"ssl": {}} if cfg.ssl else None,
             init_command=SESSION_SETUP,
         )
-    except UNREACHABLE_ERRORS as exc:
+    except unreachable_errors() as exc:
         raise WhmcsDatabaseError(describe_error(exc, cfg)) from exc
 
 

@@ -13,9 +13,9 @@ from whmcs_monitor.sources.allowlist import grant_statements
 from whmcs_monitor.sources.api_poller import poll_api_site
 from whmcs_monitor.sources.poller import CycleReport, poll_site
 from whmcs_monitor.sources.whmcs_db import (
-    DATABASE_ERRORS,
     ReadOnlyReport,
     check_read_only,
+    database_errors,
     session,
 )
 
@@ -50,7 +50,7 @@ def warn_if_writable(services: Services) -> None:
             continue
         try:
             report = read_only_report(services, site)
-        except DATABASE_ERRORS as exc:
+        except database_errors() as exc:
             log.warning("site %s: cannot check the WHMCS database user yet: %s", site.id, exc)
             continue
         if not report.read_only:
