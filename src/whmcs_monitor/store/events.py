@@ -20,7 +20,35 @@ from whmcs_monitor.store.tables import events
 
 
 def insert_events(conn: Connection, batch: Sequence[Event]) -> set[tuple[str, str]]:
-    """Insert what is new; return the (site, event_id) pairs actually inserted.
+    """Insert what is new; return the (site, event_id) pairs actually inserted."""
+    return insert_prepared(conn, [prepare_events(conn.dialect, batch)])
+
+
+_Params = tuple[Any, ...] | dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvents:
+    """A batch turned into the driver's parameters for :func:`insert_prepared`, one per id.
+
+    Preparing is plain Python and needs no connection. The group-commit writer prepares each
+    request's batch on the event loop, so that its own thread spends its time in SQLite, which
+    runs without the GIL, instead of taking turns with the loop for it.
+    """
+
+    keys: tuple[tuple[str, str], ...]  # (site, event_id), in the order of ``params``
+    params: list[_Params]
+
+
+def prepare_events(dialect: Dialect, batch: Iterable[Event]) -> PreparedEvents:
+    fresh: dict[tuple[str, str], Event] = {}
+    for event in batch:
+        fresh.setdefault((event.site, event.event_id), event)  # the first of a repeated id wins
+    return PreparedEvents(tuple(fresh), _driver_insert(dialect).parameters(fresh.values()))
+
+
+def insert_prepared(conn: Connection, batches: Sequence[PreparedEvents]) -> set[tuple[str, str]]:
+    """Insert what is new in ``batches``; return the (site, event_id) pairs actually inserted.
 
     The event-insert lock is held until the caller's transaction commits: sequence numbers then
     become visible in commit order (without it a pipeline consumer on PostgreSQL could move past
@@ -32,16 +60,17 @@ def insert_events(conn: Connection, batch: Sequence[Event]) -> set[tuple[str, st
     ones this call added (the lock keeps everyone else out), so the common case, a batch of new
     events, costs no lookup beyond the unique index the insert probes anyway.
     """
-    if not batch:
+    keys: dict[tuple[str, str], _Params] = {}
+    for batch in batches:
+        for key, params in zip(batch.keys, batch.params, strict=True):
+            keys.setdefault(key, params)
+    if not keys:
         return set()
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_EVENT_INSERT})
-    fresh: dict[tuple[str, str], Event] = {}
-    for event in batch:
-        fresh.setdefault((event.site, event.event_id), event)
     head = max_seq(conn)
-    if _driver_insert(conn.dialect).run(conn, fresh.values()) == len(fresh):
-        return set(fresh)
+    if _driver_insert(conn.dialect).run(conn, list(keys.values())) == len(keys):
+        return set(keys)
     added = sa.select(events.c.site, events.c.event_id).where(events.c.seq > head)
     return {(site, event_id) for site, event_id in conn.execute(added)}
 
@@ -85,7 +114,7 @@ class _DriverInsert:
             dialect.positional,
         )
 
-    def parameters(self, batch: Iterable[Event]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
+    def parameters(self, batch: Iterable[Event]) -> list[_Params]:
         rows = [list(self.values(event.to_row())) for event in batch]
         for position, process, memo in self.conversions:
             # The events of one request share their receipt time, and often their occurrence
@@ -97,9 +126,9 @@ class _DriverInsert:
             return [tuple(row) for row in rows]
         return [dict(zip(self.keys, row, strict=True)) for row in rows]
 
-    def run(self, conn: Connection, batch: Iterable[Event]) -> int:
-        """Insert ``batch``; the number of rows stored (ids stored before are skipped)."""
-        return conn.exec_driver_sql(self.sql, self.parameters(batch)).rowcount
+    def run(self, conn: Connection, params: list[_Params]) -> int:
+        """Insert the rows of ``params``; the number stored (ids stored before are skipped)."""
+        return conn.exec_driver_sql(self.sql, params).rowcount
 
 
 _DRIVER_INSERTS: dict[tuple[str, str], _DriverInsert] = {}
