@@ -8,6 +8,8 @@ from typing import Any
 
 from whmcs_monitor.catalog.loader import SUBJECTS
 
+_SUBJECT_COLUMNS = tuple((subject, f"{subject}_id") for subject in SUBJECTS)
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -45,6 +47,6 @@ class Event:
             "context": self.context,
             "fingerprint": self.fingerprint,
         }
-        for subject in SUBJECTS:
-            row[f"{subject}_id"] = self.subjects.get(subject)
+        for subject, column in _SUBJECT_COLUMNS:
+            row[column] = self.subjects.get(subject)
         return row

@@ -32,7 +32,7 @@ def get_path(data: Any, path: str) -> Any:
     """``get_path({"params": {"serviceid": 7}}, "params.serviceid") == 7``; missing gives _MISSING."""
     node = data
     for part in path.split("."):
-        if isinstance(node, Mapping) and part in node:
+        if isinstance(node, (dict, Mapping)) and part in node:  # dict first: the ABC is slow
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
@@ -107,7 +107,8 @@ def build_event(
     # redact() returns a new dict and never mutates its input, so no copy is needed first.
     payload = redact(data, sensitive_paths=entry.sensitive, keep=entry.keep)
     all_labels = extract_labels(entry, payload)
-    all_labels.update({k: str(v)[:MAX_LABEL] for k, v in (labels or {}).items()})
+    if labels:
+        all_labels.update({k: str(v)[:MAX_LABEL] for k, v in labels.items()})
     subjects = extract_subjects(entry, payload)
     now = datetime.now(UTC)
     return Event(
