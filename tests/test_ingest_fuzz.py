@@ -12,6 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from support import make_settings, signed_headers
+from whmcs_monitor.config import IngestConfig
+from whmcs_monitor.errors import InputError
+from whmcs_monitor.ingest.validate import _nests_within, _Walker
 from whmcs_monitor.web.app import create_app
 
 json_values = st.recursive(
@@ -57,3 +60,19 @@ def test_arbitrary_signed_documents_get_a_2xx_or_4xx(
     assert response.status_code in (202, 400, 413, 415, 422), response.text
     if response.status_code != 202:
         assert response.json()["error"]["message"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values, max_depth=st.integers(min_value=0, max_value=6))
+def test_the_quick_depth_check_agrees_with_the_walk_that_names_the_path(
+    value: Any, max_depth: int
+) -> None:
+    walker = _Walker(IngestConfig(), b"")
+    walker.max_depth = max_depth
+    try:
+        walker.walk(value, [], 0)
+    except InputError:
+        within = False
+    else:
+        within = True
+    assert _nests_within(value, max_depth) is within

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,12 +56,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+# json.dumps() with its defaults (the same stored text), built once instead of per value: every
+# event writes three JSON columns.
+_JSON = json.JSONEncoder()
+
+
 def _make_engine(url: sa.URL, *, immediate: bool, pool_size: int) -> Engine:
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            json_serializer=_JSON.encode,
         )
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 10},
+        json_serializer=_JSON.encode,
+    )
     sa.event.listen(engine, "connect", _sqlite_pragmas)
 
     @sa.event.listens_for(engine, "connect")
