@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Dialect
 
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.lib.timeutil import as_utc
-from whmcs_monitor.store.db import LOCK_EVENT_INSERT
+from whmcs_monitor.store.db import LOCK_EVENT_INSERT, advisory_lock
 from whmcs_monitor.store.tables import events
 
 
@@ -66,8 +66,7 @@ def insert_prepared(conn: Connection, batches: Sequence[PreparedEvents]) -> set[
             keys.setdefault(key, params)
     if not keys:
         return set()
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_EVENT_INSERT})
+    advisory_lock(conn, LOCK_EVENT_INSERT)
     head = max_seq(conn)
     if _driver_insert(conn.dialect).run(conn, list(keys.values())) == len(keys):
         return set(keys)
