@@ -15,7 +15,7 @@ from whmcs_monitor.alerting.matchers import matches_all
 from whmcs_monitor.alerting.state import mark_changed, record
 from whmcs_monitor.alerting.tables import alerts
 from whmcs_monitor.config import Settings
-from whmcs_monitor.lib.timeutil import as_utc
+from whmcs_monitor.lib.timeutil import as_utc, as_utc_or_none
 from whmcs_monitor.notify import outbox
 from whmcs_monitor.notify.receivers import ReceiverConfig
 
@@ -69,7 +69,7 @@ def _advance(
                 reached.append(receiver.name)
         step += 1
     next_at = started + steps[step].after if step < len(steps) else None
-    if step != row.escalation_step or next_at != _as_utc(row.next_escalation_at):
+    if step != row.escalation_step or next_at != as_utc_or_none(row.next_escalation_at):
         conn.execute(
             alerts.update()
             .where(alerts.c.id == row.id)
@@ -87,10 +87,6 @@ def pause(conn: Connection, muted: Sequence[Candidate]) -> None:
     ids = [c.id for c in muted if c.row.next_escalation_at is not None]
     if ids:
         conn.execute(alerts.update().where(alerts.c.id.in_(ids)).values(next_escalation_at=None))
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
 
 
 def _enqueue(

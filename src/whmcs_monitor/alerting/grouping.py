@@ -23,7 +23,7 @@ from whmcs_monitor.alerting.routing import Route, routes_for
 from whmcs_monitor.alerting.state import mark_changed
 from whmcs_monitor.alerting.tables import alert_groups, alerts
 from whmcs_monitor.config import Settings
-from whmcs_monitor.lib.timeutil import as_utc
+from whmcs_monitor.lib.timeutil import as_utc, as_utc_or_none
 from whmcs_monitor.notify import outbox
 from whmcs_monitor.notify.receivers import ReceiverConfig
 from whmcs_monitor.notify.templates import PAYLOAD_VERSION
@@ -162,9 +162,9 @@ def _known_groups(conn: Connection, keys: set[str] | None) -> dict[str, GroupSta
     return {
         row.key: GroupState(
             as_utc(row.created_at),
-            as_utc(row.last_sent_at) if row.last_sent_at else None,
+            as_utc_or_none(row.last_sent_at),
             frozenset(row.last_sent_firing),
-            as_utc(row.next_due_at) if row.next_due_at else None,
+            as_utc_or_none(row.next_due_at),
         )
         for row in conn.execute(query)
     }

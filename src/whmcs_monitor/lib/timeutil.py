@@ -10,6 +10,11 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def as_utc_or_none(value: datetime | None) -> datetime | None:
+    """For nullable columns."""
+    return as_utc(value) if value is not None else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
