@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -46,6 +47,15 @@ def test_it_dedups_the_same_id_twice_inside_one_batch(client: TestClient) -> Non
     assert post(client, batch_body([one, one])).json() == {"accepted": 1, "duplicates": 1}
 
 
+def test_it_stores_values_the_fast_json_path_cannot_hold(client: TestClient) -> None:
+    """Integers beyond 64 bits take the standard library's path; text beyond ASCII stays as sent."""
+    values = {"big": 2**70, "negative": -(2**65), "note": "Zahlung für Rechnung Nr. 42: 10 €"}
+    response = post(client, batch_body([event(vars=values)]))
+    assert response.status_code == 202
+    payload = stored(client)[0].payload
+    assert {key: payload[key] for key in values} == values
+
+
 def test_it_resolves_an_audit_alias_sent_as_kind(client: TestClient) -> None:
     response = post(
         client,
@@ -76,6 +86,28 @@ def test_it_redacts_secrets_a_sender_forgot_to_remove(client: TestClient) -> Non
     with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
         raw = " ".join(str(v) for row in conn.execute(sa.select(events)) for v in row)
     assert "hunter2hunter2" not in raw and card not in raw
+
+
+@pytest.mark.parametrize(
+    "body_vars",
+    [
+        # Escapes spell what the raw text does not show: the screen must not be fooled.
+        b'{"pass\\u0077ord": "hunter2hunter2"}',
+        b'{"note": "card 4111\\u00201111\\u00201111\\u00201111"}',
+        '{"API-KEY": "hunter2hunter2", "to\u212aen": "hunter2hunter2"}'.encode(),
+        b'{"context": {"Secret_Answer": "hunter2hunter2"}}',
+    ],
+)
+def test_it_redacts_secrets_however_the_sender_spelled_them(
+    client: TestClient, body_vars: bytes
+) -> None:
+    template = batch_body([event("ClientAdd", vars={"client_id": 5, "x": "VARS"})])
+    body = template.replace(b'{"client_id": 5, "x": "VARS"}', body_vars)
+    assert body != template
+    assert post(client, body).status_code == 202
+    with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
+        raw = " ".join(str(v) for row in conn.execute(sa.select(events)) for v in row)
+    assert "hunter2" not in raw and "4111" not in raw
 
 
 def test_it_names_the_field_of_an_unknown_kind(client: TestClient) -> None:

@@ -55,6 +55,12 @@ CASES = [
     Case("bad json", b'{"events": [', 400, "malformed JSON at line 1 column 13"),
     Case("trailing garbage", b'{"events": []} x', 400, "malformed JSON"),
     Case("NaN literal", b'{"events": [{"id": NaN}]}', 400, "NaN is not a valid JSON number"),
+    Case(
+        "number beyond a double",
+        b'{"events": [{"id": "x", "vars": {"amount": 1e400}}]}',
+        400,
+        "the number 1e400 is too large for a double",
+    ),
     Case("invalid utf-8", b'{"events": ["\xff\xfe"]}', 400, "not valid UTF-8"),
     Case("raw NUL byte", b'{"events": ["a\x00b"]}', 400, "malformed JSON"),
     Case(

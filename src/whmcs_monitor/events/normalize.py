@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from whmcs_monitor.catalog.loader import EventKind
@@ -31,7 +32,7 @@ _ENCODER = json.JSONEncoder()
 def get_path(data: Any, path: str) -> Any:
     """``get_path({"params": {"serviceid": 7}}, "params.serviceid") == 7``; missing gives _MISSING."""
     node = data
-    for part in path.split("."):
+    for part in _split(path):
         if isinstance(node, (dict, Mapping)) and part in node:  # dict first: the ABC is slow
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -41,16 +42,33 @@ def get_path(data: Any, path: str) -> Any:
     return node
 
 
+@lru_cache(maxsize=4096)
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+@lru_cache(maxsize=1024)
+def _template(template: str) -> tuple[tuple[str, str | None], ...]:
+    """A summary template as (literal text, placeholder path or None) pairs, parsed once."""
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append((template[position : match.start()], match.group(1)))
+        position = match.end()
+    parts.append((template[position:], None))
+    return tuple(parts)
+
+
 def render_summary(template: str, data: Mapping[str, Any]) -> str:
     """Fill ``{path}`` placeholders; a missing value shows as ``?`` rather than failing."""
-
-    def fill(match: re.Match[str]) -> str:
-        value = get_path(data, match.group(1))
-        if value is _MISSING or value is None or isinstance(value, (dict, list)):
-            return "?"
-        return str(value)
-
-    text = _PLACEHOLDER.sub(fill, template)
+    pieces: list[str] = []
+    for literal, path in _template(template):
+        pieces.append(literal)
+        if path is not None:
+            value = get_path(data, path)
+            missing = value is _MISSING or value is None or isinstance(value, (dict, list))
+            pieces.append("?" if missing else str(value))
+    text = "".join(pieces)
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
 
 

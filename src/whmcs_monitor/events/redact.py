@@ -51,6 +51,7 @@ _DEPTH_CEILING = 512  # well under Python's recursion limit
 # cheap pre-check: strings without such a run never reach the Luhn scan.
 _DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
 _GROUP = re.compile(r"[0-9]+")
+_SHORTEST_SECRET = 13  # a card number; a PEM block is longer still
 _PEM_PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
     # An unterminated block (a truncated log line) is redacted to the end of the string.
@@ -164,9 +165,11 @@ def _redact_cards(text: str) -> str:
 
 def redact_text(text: str) -> str:
     """``text`` with card numbers and PEM private key blocks replaced by :data:`REDACTED`."""
+    if len(text) < _SHORTEST_SECRET:  # most keys and values: too short to hold either
+        return text
     if "-----BEGIN" in text:
         text = _PEM_PRIVATE_KEY.sub(REDACTED, text)
-    if len(text) >= 13 and _DIGIT_RUN.search(text):
+    if _DIGIT_RUN.search(text):
         text = _redact_cards(text)
     return text
 
@@ -242,6 +245,8 @@ class _Redactor:
         allowed: frozenset[str] | None,
         depth: int,
     ) -> dict[Any, Any]:
+        if node is None and allowed is None and depth < self.max_depth:
+            return self.plain(value, depth)
         out: dict[Any, Any] = {}
         children = node.children if node is not None else None
         for key, item in value.items():
@@ -261,6 +266,24 @@ class _Redactor:
                 out[key] = self.kept(item, child, child.keep, depth + 1)
             else:
                 out[key] = self.value(item, child, depth + 1)
+        return out
+
+    def plain(self, value: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
+        """:meth:`mapping` where no path rule reaches: nearly every payload, so it is kept lean."""
+        out: dict[Any, Any] = {}
+        sensitive = self.rules.is_sensitive_key
+        for key, item in value.items():
+            if isinstance(key, str):
+                if sensitive(key):
+                    out[redact_text(key)] = REDACTED
+                    continue
+                key = redact_text(key)
+            if isinstance(item, str):
+                out[key] = redact_text(item)
+            elif item is None or isinstance(item, (int, float)):
+                out[key] = item
+            else:
+                out[key] = self.value(item, None, depth + 1)
         return out
 
     def kept(self, value: Any, node: _Node, allowed: frozenset[str], depth: int) -> Any:
@@ -292,5 +315,14 @@ def redact(
         raise ValueError(f"max_depth must be between 0 and {_DEPTH_CEILING}, not {max_depth}")
     if isinstance(sensitive_paths, str):
         raise TypeError("sensitive_paths must be a collection of paths, not one string")
-    redactor = _Redactor(rules if rules is not None else default_rules(), max_depth)
+    if rules is None and max_depth == MAX_DEPTH:
+        redactor = _default_redactor()
+    else:
+        redactor = _Redactor(rules if rules is not None else default_rules(), max_depth)
     return redactor.value(value, _compile(sensitive_paths, keep), 0)
+
+
+@cache
+def _default_redactor() -> _Redactor:
+    """Every event is redacted twice (payload and context): build the usual redactor once."""
+    return _Redactor(default_rules(), MAX_DEPTH)

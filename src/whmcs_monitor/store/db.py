@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from whmcs_monitor.errors import StoreError
+from whmcs_monitor.lib import jsoncodec
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # One key for every "only one of us at a time" section on PostgreSQL; see advisory_lock().
@@ -56,11 +56,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-# json.dumps() with its defaults (the same stored text), built once instead of per value: every
-# event writes three JSON columns.
-_JSON = json.JSONEncoder()
-
-
 def _make_engine(url: sa.URL, *, immediate: bool, pool_size: int) -> Engine:
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(
@@ -68,12 +63,14 @@ def _make_engine(url: sa.URL, *, immediate: bool, pool_size: int) -> Engine:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
-            json_serializer=_JSON.encode,
+            json_serializer=jsoncodec.dumps,
+            json_deserializer=jsoncodec.loads,
         )
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 10},
-        json_serializer=_JSON.encode,
+        json_serializer=jsoncodec.dumps,
+        json_deserializer=jsoncodec.loads,
     )
     sa.event.listen(engine, "connect", _sqlite_pragmas)
 
