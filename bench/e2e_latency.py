@@ -12,6 +12,7 @@ webhook receiver (the HTTP floor) and the ingest request alone (until its 202).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing
 import os
@@ -22,7 +23,6 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
@@ -36,6 +36,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
+from rawhttp import paced, request_bytes  # noqa: E402
+
 from support import create_pg_database, drop_pg_database, free_port, postgres_available  # noqa: E402
 from whmcs_monitor.lib.signing import sign  # noqa: E402
 
@@ -110,27 +112,27 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def paced(rate: int, count: int, job: Any) -> None:
-    start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        for i in range(count):
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(job, i)
+def _run_paced(url: str, requests: list[bytes], rate: int, done: Any) -> None:
+    asyncio.run(paced(url, requests, rate, 16, done))
 
 
 def baseline(arrivals: Arrivals, rate: int, count: int) -> list[float]:
-    client = httpx.Client()
+    base = arrivals.url.removesuffix("/hook")
+    requests = [
+        request_bytes(
+            base,
+            "/hook",
+            json.dumps({"alerts": [{"labels": {"invoice": f"base-{i}"}, "summary": ""}]}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        for i in range(count)
+    ]
     sent: dict[str, float] = {}
 
-    def post(i: int) -> None:
-        key = f"base-{i}"
-        sent[key] = time.time()
-        client.post(arrivals.url, json={"alerts": [{"labels": {"invoice": key}, "summary": key}]})
+    def done(i: int, status: int, body: bytes, sent_at: float, seconds: float) -> None:
+        sent[f"base-{i}"] = sent_at
 
-    paced(rate, count, post)
-    client.close()
+    _run_paced(base, requests, rate, done)
     times = arrivals.times()
     return [times[k] - t for k, t in sent.items() if k in times]
 
@@ -190,36 +192,37 @@ def start_service(
     raise SystemExit("the service did not start")
 
 
+def ingest_request(url: str, invoice: int) -> bytes:
+    event = {
+        "id": str(uuid.uuid4()),
+        "hook": "InvoiceRefunded",
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "vars": {"invoiceid": invoice, "amount": "1.00"},
+    }
+    body = json.dumps({"events": [event]}).encode()
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-WHMCS-Monitor-Site": SITE,
+        "X-WHMCS-Monitor-Timestamp": stamp,
+        "X-WHMCS-Monitor-Signature": sign(SECRET.encode(), stamp, body),
+    }
+    return request_bytes(url, "/api/v1/ingest", body, headers)
+
+
 def load(url: str, rate: int, count: int) -> tuple[dict[str, float], list[float]]:
-    client = httpx.Client(limits=httpx.Limits(max_connections=16))
+    """Signed single-event ingests at ``rate``; built and signed before the first is sent."""
+    requests = [ingest_request(url, 100_000 + i) for i in range(count)]
     sent: dict[str, float] = {}
     ingest: list[float] = []
 
-    def post(i: int) -> None:
-        invoice = str(100_000 + i)
-        event = {
-            "id": str(uuid.uuid4()),
-            "hook": "InvoiceRefunded",
-            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "vars": {"invoiceid": int(invoice), "amount": "1.00"},
-        }
-        body = json.dumps({"events": [event]}).encode()
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-WHMCS-Monitor-Site": SITE,
-            "X-WHMCS-Monitor-Timestamp": stamp,
-            "X-WHMCS-Monitor-Signature": sign(SECRET.encode(), stamp, body),
-        }
-        started = time.time()
-        sent[invoice] = started
-        response = client.post(url + "/api/v1/ingest", content=body, headers=headers)
-        ingest.append(time.time() - started)
-        if response.status_code != 202:
-            print(f"ingest answered {response.status_code}: {response.text}", file=sys.stderr)
+    def done(i: int, status: int, body: bytes, sent_at: float, seconds: float) -> None:
+        sent[str(100_000 + i)] = sent_at
+        ingest.append(seconds)
+        if status != 202:
+            print(f"ingest answered {status}: {body.decode()[:300]}", file=sys.stderr)
 
-    paced(rate, count, post)
-    client.close()
+    _run_paced(url, requests, rate, done)
     return sent, ingest
 
 
