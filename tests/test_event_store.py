@@ -64,3 +64,18 @@ def test_its_rows_are_the_rows_sqlalchemy_would_store(db: Database) -> None:
     with db.read() as conn:
         rows = conn.execute(sa.text(f"SELECT {columns} FROM events ORDER BY seq")).all()
     assert rows[0] == rows[1]
+
+
+def test_a_batch_larger_than_one_statement_is_stored_whole_and_in_order(db: Database) -> None:
+    """SQLite takes a batch as several multi-row statements (256, 128, ... rows): every row of
+    an odd-sized batch goes in once, in order, and ids stored before are skipped in any chunk."""
+    with db.write() as conn:
+        insert_events(conn, [_paid(n) for n in range(0, 700, 7)])
+    batch = [_paid(n) for n in range(700)]  # 700 = 256 + 256 + 128 + 32 + 16 + 8 + 4
+    with db.write() as conn:
+        added = insert_events(conn, batch)
+    assert added == {("main", f"evt-{n}") for n in range(700) if n % 7}
+    with db.read() as conn:
+        stored = conn.scalars(sa.select(events.c.event_id).order_by(events.c.seq)).all()
+    fresh = [f"evt-{n}" for n in range(700) if n % 7]
+    assert stored == [f"evt-{n}" for n in range(0, 700, 7)] + fresh

@@ -91,7 +91,7 @@ def test_it_redacts_secrets_a_sender_forgot_to_remove(client: TestClient) -> Non
 @pytest.mark.parametrize(
     "body_vars",
     [
-        # Escapes spell what the raw text does not show: the screen must not be fooled.
+        # Redaction reads the decoded text: escapes, dashes and a Kelvin sign hide nothing.
         b'{"pass\\u0077ord": "hunter2hunter2"}',
         b'{"note": "card 4111\\u00201111\\u00201111\\u00201111"}',
         '{"API-KEY": "hunter2hunter2", "to\u212aen": "hunter2hunter2"}'.encode(),
