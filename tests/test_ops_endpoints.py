@@ -33,7 +33,18 @@ def test_metrics_count_ingested_events_and_rejections_and_pass_promtool(client: 
 def test_openapi_documents_the_ingest_endpoint(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/ingest" in spec["paths"]
-    assert "202" in spec["paths"]["/api/v1/ingest"]["post"]["responses"]
+    operation = spec["paths"]["/api/v1/ingest"]["post"]
+    assert "202" in operation["responses"]
+    headers = {p["name"]: p["required"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {
+        "x-whmcs-monitor-site": True,
+        "x-whmcs-monitor-timestamp": True,
+        "x-whmcs-monitor-signature": True,
+    }
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    event = body["properties"]["events"]["items"]
+    assert set(event["required"]) == {"id", "occurred_at"}
+    assert {"hook", "kind", "vars", "context"} <= set(event["properties"])
 
 
 def test_an_unknown_path_gets_the_common_error_shape(client: TestClient) -> None:

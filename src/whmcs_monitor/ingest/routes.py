@@ -4,25 +4,49 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from whmcs_monitor.catalog import Catalog, EventKind
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.events.normalize import build_event
-from whmcs_monitor.ingest.auth import AuthFailure, authenticate
-from whmcs_monitor.ingest.validate import RawEvent, parse_batch
+from whmcs_monitor.ingest.auth import (
+    HEADER_SIGNATURE,
+    HEADER_SITE,
+    HEADER_TIMESTAMP,
+    AuthFailure,
+    authenticate,
+)
+from whmcs_monitor.ingest.validate import RawEvent, body_schema, parse_batch
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.store.writer import EventWriter
 from whmcs_monitor.web.errors import error_response
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+
+
+class _RequestOnlyRoute(APIRoute):
+    """A route whose endpoint takes the request alone and answers by itself.
+
+    FastAPI's own handler solves dependencies and checks parameters on every call, about 50 µs
+    a request: a fifth of what one-event ingest costs in all. The ingest endpoint needs none of
+    it (it reads the raw body and the headers it signs), so its handler is the endpoint itself.
+    The route stays a FastAPI route, so /openapi.json still describes it, from the decorator.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.endpoint
+
+
+router = APIRouter(route_class=_RequestOnlyRoute)
 
 UNLISTED_HOOK = "whmcs.unlisted_hook"
 AUTH_FAILED_KIND = "security.ingest_auth_failed"
@@ -116,19 +140,46 @@ async def _report_auth_failure(
         log.exception("could not store the ingest authentication failure event")
 
 
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+_OPENAPI = {
+    "parameters": [
+        _header(HEADER_SITE, "The site id, as configured under `sites`."),
+        _header(HEADER_TIMESTAMP, "Unix seconds; within ±`ingest.clock_skew_seconds` of now."),
+        _header(
+            HEADER_SIGNATURE,
+            "`sha256=` + lowercase hex HMAC-SHA256 of `<timestamp>.<raw body>`, keyed with "
+            "the site's secret.",
+        ),
+    ],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema()}}},
+}
+
+
 @router.post(
     "/api/v1/ingest",
     status_code=202,
     response_model=IngestAccepted,
-    responses={400: {}, 401: {}, 413: {}, 415: {}, 422: {}, 503: {}},
+    responses={
+        400: {"description": "Malformed JSON (with its position) or invalid UTF-8"},
+        401: {"description": "Missing or bad signature, stale timestamp or unknown site"},
+        413: {"description": "A limit was exceeded; the message names it"},
+        415: {"description": "The body is not application/json"},
+        422: {"description": "An event or field is invalid; the message names it"},
+        503: {"description": "The monitor's database is unavailable; retry later"},
+    },
     summary="Receive a signed batch of events from a WHMCS site",
+    openapi_extra=_OPENAPI,
 )
-async def ingest(
-    request: Request,
-    x_whmcs_monitor_site: Annotated[str | None, Header()] = None,
-    x_whmcs_monitor_timestamp: Annotated[str | None, Header()] = None,
-    x_whmcs_monitor_signature: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
+async def ingest(request: Request) -> JSONResponse:
     """Body: ``{"events": [{"id", "hook" | "kind", "occurred_at", "vars", "context"}]}``.
 
     The signature is ``sha256=`` + hex HMAC-SHA256 of ``"<timestamp>.<raw body>"`` with the site's

@@ -25,6 +25,35 @@ MAX_FUTURE = timedelta(days=1)
 EARLIEST = datetime(2000, 1, 1).astimezone()
 
 
+def body_schema() -> dict[str, Any]:
+    """The body :func:`parse_batch` accepts, as JSON Schema, for the OpenAPI description."""
+    name = {"type": "string", "pattern": NAME_RE.pattern}
+    event = {
+        "type": "object",
+        "required": ["id", "occurred_at"],
+        "properties": {
+            "id": {
+                "type": "string",
+                "pattern": EVENT_ID_RE.pattern,
+                "description": "Unique per site (a UUID or ULID); a repeated id is a duplicate.",
+            },
+            "hook": {**name, "description": "A WHMCS hook name. Give hook or kind, not both."},
+            "kind": {**name, "description": "An event catalog name, for other senders."},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "vars": {"type": "object", "description": "The hook's variables, already redacted."},
+            "context": {
+                "type": "object",
+                "description": "whmcs_version, module_version, request (client/admin/cron/api).",
+            },
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["events"],
+        "properties": {"events": {"type": "array", "items": event}},
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class RawEvent:
     id: str
