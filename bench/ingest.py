@@ -3,8 +3,9 @@
 Everything runs on loopback, bounded in request count and in time. For each store (SQLite, and
 PostgreSQL when reachable) it starts `whmcs-monitor run --no-demo` in a subprocess on the same
 uvicorn stack as the baseline, then measures (a) one event per request and (b) batches of 100,
-and prints the ratios against the baseline measured in the same run. It also reports the idle
-RSS of the service.
+and prints the ratios against the baseline measured in the same run. Beside the baseline (the
+smallest ASGI app) it measures an empty FastAPI endpoint: the framework's own ceiling. It also
+reports the idle RSS of the service.
 
     python bench/ingest.py [--requests 3000] [--batches 400] [--concurrency 16] [--time-limit 60]
 """
@@ -162,7 +163,7 @@ def service(
     return start(cmd, port, env), port
 
 
-def baseline() -> tuple[subprocess.Popen[bytes], int]:
+def baseline(app: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -170,7 +171,7 @@ def baseline() -> tuple[subprocess.Popen[bytes], int]:
         "uvicorn",
         "--app-dir",
         str(Path(__file__).parent),
-        "baseline_app:app",
+        f"baseline_app:{app}",
         "--host",
         "127.0.0.1",
         "--port",
@@ -181,12 +182,30 @@ def baseline() -> tuple[subprocess.Popen[bytes], int]:
     return start(cmd, port, dict(os.environ)), port
 
 
-def report(rows: list[Result], base: Result) -> None:
+def measure_baseline(app: str, label: str, args: argparse.Namespace) -> Result:
+    proc, port = baseline(app)
+    try:
+        return asyncio.run(
+            load(
+                f"http://127.0.0.1:{port}",
+                1,
+                args.requests,
+                args.concurrency,
+                args.time_limit,
+                label,
+            )
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def report(rows: list[Result], base: Result, framework: Result) -> None:
     print(
         f"{'run':44} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs base':>8}"
         f" {'client CPU':>11}"
     )
-    for r in [base, *rows]:
+    for r in [base, framework, *rows]:
         ratio = r.rps / base.rps
         busy = r.client_cpu / r.seconds * 100
         print(
@@ -203,21 +222,13 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run at most")
     args = parser.parse_args()
 
-    proc, port = baseline()
-    try:
-        base = asyncio.run(
-            load(
-                f"http://127.0.0.1:{port}",
-                1,
-                args.requests,
-                args.concurrency,
-                args.time_limit,
-                "baseline: minimal ASGI 202 (1 event/req)",
-            )
+    base, framework = (
+        measure_baseline(app, label, args)
+        for app, label in (
+            ("app", "baseline: minimal ASGI 202 (1 event/req)"),
+            ("framework", "reference: empty FastAPI endpoint 202"),
         )
-    finally:
-        proc.terminate()
-        proc.wait()
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="wm-bench-"))
     backends = ["sqlite"]
@@ -269,7 +280,7 @@ def main() -> None:
             if pg_name:
                 drop_pg_database(pg_name)
 
-    report(rows, base)
+    report(rows, base, framework)
     for label, mb in idle.items():
         print(f"idle RSS ({label}): {mb:.1f} MB")
 
