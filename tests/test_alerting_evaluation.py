@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from alerting_fixtures import T0, alert_rows, engine_with_rules, store_events
+from whmcs_monitor.alerting.tables import alert_history
 from whmcs_monitor.store import metrics
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.pipeline import positions
@@ -91,6 +94,41 @@ rules:
     engine.step(now=T0 + timedelta(hours=22, minutes=59))
     assert len(alert_rows(db)) == 1
     engine.step(now=T0 + timedelta(hours=23))
+    assert [a["state"] for a in alert_rows(db)] == ["resolved", "firing"]
+
+
+def test_a_batch_of_arrivals_resolves_once_and_restarts_the_clock_from_the_latest(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        """
+rules:
+  - name: no-payments
+    type: absence
+    match: {kinds: [invoice.paid]}
+    absence: {for: 6h, days: [mon, tue, wed, thu, fri], from: "08:00", until: "22:00"}
+""",
+    )
+    engine.step(now=T0)
+    engine.step(now=T0 + timedelta(hours=6))
+    assert [a["state"] for a in alert_rows(db)] == ["firing"]
+    arrivals = [timedelta(hours=7, minutes=m) for m in (10, 30, 0, 15)]  # out of order
+    store_events(db, *[("invoice.paid", {"invoiceid": n}, T0 + d) for n, d in enumerate(arrivals)])
+    engine.step(now=T0 + timedelta(hours=7, minutes=30))
+    (resolved,) = alert_rows(db)
+    assert resolved["state"] == "resolved"
+    assert resolved["ends_at"] == (T0 + arrivals[0]).isoformat()  # the first to arrive
+    with db.read() as conn:
+        actions = [r.action for r in conn.execute(sa.select(alert_history.c.action))]
+    assert actions.count("resolved") == 1
+    # The clock restarts from 17:30, the latest payment, not 17:15, the last one in the batch:
+    # 4h30 of business hours remain on Wednesday, then Thursday 08:00 + 1h30.
+    engine.step(now=T0 + timedelta(hours=23, minutes=29))
+    assert len(alert_rows(db)) == 1
+    engine.step(now=T0 + timedelta(hours=23, minutes=30))
     assert [a["state"] for a in alert_rows(db)] == ["resolved", "firing"]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -114,6 +115,32 @@ def _set_mark(
     )
 
 
+@dataclass(slots=True)
+class _Arrivals:
+    """What a batch tells the absence rules: when each last saw its event, and what resolves.
+
+    Gathered over the batch and written once per rule and site (the mark) and per alert (the
+    resolve): a batch of a hundred payments moves the "no payment" mark once, not a hundred
+    times. No absence alert can open inside a batch (only ``tick`` opens them), so writing these
+    after the batch's firings changes nothing but the number of statements.
+    """
+
+    marks: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (rule, site) -> at
+    resolves: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # fp -> (at, kind)
+
+    def add(self, rule: Rule, event: Mapping[str, Any], at: datetime) -> None:
+        key = (rule.name, event["site"])
+        self.marks[key] = max(at, self.marks.get(key, at))
+        fp = state.fingerprint(rule.name, event["site"], group_labels(rule, event))
+        self.resolves.setdefault(fp, (at, str(event["kind"])))
+
+    def write(self, conn: Connection) -> None:
+        for (rule, site), at in self.marks.items():
+            _set_mark(conn, rule, state.fingerprint(rule, site, {}), {"site": site}, at)
+        for fp, (at, kind) in self.resolves.items():
+            state.resolve_fingerprint(conn, fp, at=at, reason=f"{kind} arrived again")
+
+
 def _marks(conn: Connection, rule: str) -> list[sa.Row[Any]]:
     return list(conn.execute(sa.select(rule_marks).where(rule_marks.c.rule == rule)))
 
@@ -128,8 +155,10 @@ class Evaluator:
     # --- events ------------------------------------------------------------------------------
     def on_events(self, conn: Connection, batch: Sequence[Mapping[str, Any]]) -> None:
         """Matches are written in bulk; pending ones are written before any resolve, so a
-        fire, clear, fire sequence inside one batch keeps its order."""
+        fire, clear, fire sequence inside one batch keeps its order. Absence rules' arrivals
+        are written once, at the end (:class:`_Arrivals`)."""
         pending: list[state.Firing] = []
+        arrivals = _Arrivals()
         for event in batch:
             at = parse_rfc3339(event["occurred_at"])
             for rule in self.rules.rules:
@@ -147,28 +176,19 @@ class Evaluator:
                 ):
                     continue
                 if rule.type == "absence":
-                    state.fire(conn, pending)
-                    pending.clear()
+                    arrivals.add(rule, event, at)
+                    continue
                 firing = self._on_match(conn, rule, event, at)
                 if firing is not None:
                     pending.append(firing)
         state.fire(conn, pending)
+        arrivals.write(conn)
 
     def _on_match(
         self, conn: Connection, rule: Rule, event: Mapping[str, Any], at: datetime
     ) -> state.Firing | None:
         group = group_labels(rule, event)
         fp = state.fingerprint(rule.name, event["site"], group)
-        if rule.type == "absence":
-            _set_mark(
-                conn,
-                rule.name,
-                state.fingerprint(rule.name, event["site"], {}),
-                {"site": event["site"]},
-                at,
-            )
-            state.resolve_fingerprint(conn, fp, at=at, reason=f"{event['kind']} arrived again")
-            return None
         if rule.type == "count":
             assert rule.count is not None
             conn.execute(rule_hits.insert().values(rule=rule.name, group_key=fp, at=at))
