@@ -118,8 +118,11 @@ async def load(
     )
 
 
-def start(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def start(args: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a server and wait for /healthz. Its log goes to ``log``, not to a pipe: a pipe that
+    nobody reads fills up and then blocks the server in the middle of a run."""
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -128,9 +131,21 @@ def start(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[b
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(
-        f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
-    )
+    raise RuntimeError(f"server did not start: {log.read_text(errors='replace')[-4000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes], label: str, grace: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds, so that the run stays bounded in time."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        print(
+            f"warning: {label} (pid {proc.pid}) did not stop within {grace:g}s of SIGTERM "
+            "and was killed"
+        )
 
 
 def rss_mb(pid: int) -> float:
@@ -160,10 +175,10 @@ def service(
     cmd = [sys.executable, "-m", "whmcs_monitor", "run", "--no-demo"]
     if ingest_only:
         cmd.append("--ingest-only")
-    return start(cmd, port, env), port
+    return start(cmd, port, env, workdir / "server.log"), port
 
 
-def baseline(app: str) -> tuple[subprocess.Popen[bytes], int]:
+def baseline(app: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -179,11 +194,11 @@ def baseline(app: str) -> tuple[subprocess.Popen[bytes], int]:
         "--log-level",
         "warning",
     ]
-    return start(cmd, port, dict(os.environ)), port
+    return start(cmd, port, dict(os.environ), log), port
 
 
-def measure_baseline(app: str, label: str, args: argparse.Namespace) -> Result:
-    proc, port = baseline(app)
+def measure_baseline(app: str, label: str, args: argparse.Namespace, tmp: Path) -> Result:
+    proc, port = baseline(app, tmp / f"baseline-{app}.log")
     try:
         return asyncio.run(
             load(
@@ -196,8 +211,7 @@ def measure_baseline(app: str, label: str, args: argparse.Namespace) -> Result:
             )
         )
     finally:
-        proc.terminate()
-        proc.wait()
+        stop(proc, label)
 
 
 def report(rows: list[Result], base: Result, framework: Result) -> None:
@@ -222,15 +236,15 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run at most")
     args = parser.parse_args()
 
+    tmp = Path(tempfile.mkdtemp(prefix="wm-bench-"))
     base, framework = (
-        measure_baseline(app, label, args)
+        measure_baseline(app, label, args, tmp)
         for app, label in (
             ("app", "baseline: minimal ASGI 202 (1 event/req)"),
             ("framework", "reference: empty FastAPI endpoint 202"),
         )
     )
 
-    tmp = Path(tempfile.mkdtemp(prefix="wm-bench-"))
     backends = ["sqlite"]
     if postgres_available():
         backends.append("postgres")
@@ -270,8 +284,7 @@ def main() -> None:
                         )
                     )
             finally:
-                proc.terminate()
-                proc.wait()
+                stop(proc, tag)
             engine = sa.create_engine(url)
             with engine.connect() as conn:
                 stored = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
