@@ -3,10 +3,11 @@ changes into events, and instances sharing a database never run one check twice.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -277,6 +278,42 @@ async def test_a_probe_that_raises_costs_one_result_not_the_scheduler() -> None:
     result = await run_probe(check, Claim("boom", clock.now, {}, None), clock.now, None)
     assert result.status == "down"
     assert result.message == "the probe failed: RuntimeError: bug in a probe"
+
+
+class _Awaiting(CheckBase):
+    """A probe that finishes when the test says so."""
+
+    type: str = "awaiting"
+    finish: ClassVar[asyncio.Event]
+
+    @property
+    def target(self) -> str:
+        return "nowhere"
+
+    async def probe(self, ctx: ProbeContext) -> Result:
+        await self.finish.wait()
+        return Result("up", "finished")
+
+
+@pytest.mark.parametrize("yields", range(5))
+async def test_a_cancel_that_arrives_as_the_probe_finishes_is_not_lost(yields: int) -> None:
+    """On Python 3.11 ``asyncio.wait_for`` returned the probe's result instead of raising
+    when the cancel came in the turns between the probe finishing and the caller resuming, and
+    the scheduler then ran on after shutdown had cancelled it."""
+    _Awaiting.finish = asyncio.Event()  # one per test: an event belongs to its loop
+    clock = FrozenClock()
+    task = asyncio.create_task(
+        run_probe(_Awaiting(name="a"), Claim("a", clock.now, {}, None), clock.now, None)
+    )
+    await asyncio.sleep(0.01)
+    _Awaiting.finish.set()
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    if task.cancel():  # still running: the cancel must win
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:  # it had finished before the cancel came
+        assert (await task).status == "up"
 
 
 async def test_sync_drops_checks_removed_from_the_config(database_url: str, db: Database) -> None:

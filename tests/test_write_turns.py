@@ -59,3 +59,26 @@ def test_a_wakeup_from_another_thread_cuts_the_wait_short() -> None:
 
     count, delay = asyncio.run(scenario())
     assert count == 1 and delay < 2  # not the 30 s interval
+
+
+@pytest.mark.parametrize("yields", range(6))
+def test_a_worker_stops_when_cancelled_just_after_a_wakeup(yields: int) -> None:
+    """Shutdown cancels the workers while ingest keeps waking them. On Python 3.11, a cancel
+    that came after the wakeup fired but before the worker resumed was lost inside
+    ``asyncio.wait_for`` (at 1 to 3 loop turns), and the service never stopped."""
+
+    async def scenario() -> bool:
+        wake = Wakeup()
+        task = asyncio.create_task(every(timedelta(seconds=30), lambda: None, name="t", wake=wake))
+        await asyncio.sleep(0.02)
+        wake.set()
+        for _ in range(yields):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=2)
+        if not done:  # do not leave it running past the test
+            task.cancel()
+            await asyncio.wait([task], timeout=2)
+        return bool(done)
+
+    assert asyncio.run(scenario()), "the worker went on running after it was cancelled"

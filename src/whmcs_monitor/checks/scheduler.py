@@ -88,7 +88,10 @@ async def run_probe(
     ctx = ProbeContext(now, claim.previous, claim.previous_at, transport)
     timeout = check.timeout.total_seconds()
     try:
-        return await asyncio.wait_for(check.probe(ctx), timeout)
+        # asyncio.timeout, not wait_for: on Python 3.11, wait_for drops a cancellation that
+        # arrives as the probe finishes, and the scheduler would then never stop.
+        async with asyncio.timeout(timeout):
+            return await check.probe(ctx)
     except TimeoutError:
         return Result("down", f"no result within the {timeout:g}s timeout")
     except Exception as exc:  # a probe bug must cost one result, not the scheduler

@@ -38,7 +38,8 @@ class SystemdCheck(CheckBase):
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            out, err = await asyncio.wait_for(process.communicate(), self.timeout.total_seconds())
+            async with asyncio.timeout(self.timeout.total_seconds()):
+                out, err = await process.communicate()
         except TimeoutError:
             process.kill()
             await process.wait()

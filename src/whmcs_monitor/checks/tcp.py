@@ -18,7 +18,8 @@ async def open_tcp(
     """Connect, returning the streams and the connect time in ms; ``OSError`` names the cause."""
     start = time.perf_counter()
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError as exc:
         raise OSError(f"no connection to {host}:{port} within {timeout:g}s") from exc
     except OSError as exc:
@@ -29,7 +30,8 @@ async def open_tcp(
 async def close(writer: asyncio.StreamWriter) -> None:
     writer.close()
     with contextlib.suppress(OSError, TimeoutError):  # the peer vanished first: nothing to free
-        await asyncio.wait_for(writer.wait_closed(), 1)
+        async with asyncio.timeout(1):
+            await writer.wait_closed()
 
 
 class TcpCheck(CheckBase):

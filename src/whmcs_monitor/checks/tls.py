@@ -74,11 +74,11 @@ class TlsCheck(CheckBase):
         try:
             start = time.perf_counter()
             if self.starttls == "smtp":
-                await asyncio.wait_for(smtp_starttls_prelude(reader, writer), timeout)
+                async with asyncio.timeout(timeout):
+                    await smtp_starttls_prelude(reader, writer)
             context = ssl_context(verify, str(self.ca_file) if self.ca_file else None)
-            await asyncio.wait_for(
-                writer.start_tls(context, server_hostname=self.server_name or self.host), timeout
-            )
+            async with asyncio.timeout(timeout):
+                await writer.start_tls(context, server_hostname=self.server_name or self.host)
             ssl_object = writer.get_extra_info("ssl_object")
             der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
             if not der:

@@ -34,8 +34,12 @@ class Wakeup:
         """Until :meth:`set` or ``timeout`` seconds; a set during the last step counts."""
         if self._event is None:
             self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+        # asyncio.timeout, not wait_for: on Python 3.11, wait_for drops a cancellation that
+        # arrives between the event firing and this task resuming, and the worker then never
+        # stops (a shutdown under ingest load hung that way).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         self._event.clear()
 
 
