@@ -22,6 +22,14 @@ rules:
     group_by: [gateway]
     severity: critical
 """
+NO_PAYMENT_RULES = """
+rules:
+  - name: no-payments
+    type: absence
+    match: {kinds: [invoice.paid]}
+    absence: {for: 6h, days: [mon, tue, wed, thu, fri], from: "08:00", until: "22:00"}
+    severity: error
+"""
 
 
 def _failure(gateway: str, minute: int) -> tuple[str, dict[str, object], object]:
@@ -68,19 +76,7 @@ def test_a_count_rule_fires_at_the_threshold_per_group_and_resolves_when_the_win
 def test_an_absence_rule_counts_only_business_hours_and_resolves_when_the_event_returns(
     database_url: str, db: Database, tmp_path: Path
 ) -> None:
-    engine = engine_with_rules(
-        database_url,
-        db,
-        tmp_path / "r.yaml",
-        """
-rules:
-  - name: no-payments
-    type: absence
-    match: {kinds: [invoice.paid]}
-    absence: {for: 6h, days: [mon, tue, wed, thu, fri], from: "08:00", until: "22:00"}
-    severity: error
-""",
-    )
+    engine = engine_with_rules(database_url, db, tmp_path / "r.yaml", NO_PAYMENT_RULES)
     engine.step(now=T0)  # Wednesday 10:00: the clock starts for site "main"
     engine.step(now=T0 + timedelta(hours=5, minutes=59))
     assert alert_rows(db) == []
@@ -100,18 +96,7 @@ rules:
 def test_a_batch_of_arrivals_resolves_once_and_restarts_the_clock_from_the_latest(
     database_url: str, db: Database, tmp_path: Path
 ) -> None:
-    engine = engine_with_rules(
-        database_url,
-        db,
-        tmp_path / "r.yaml",
-        """
-rules:
-  - name: no-payments
-    type: absence
-    match: {kinds: [invoice.paid]}
-    absence: {for: 6h, days: [mon, tue, wed, thu, fri], from: "08:00", until: "22:00"}
-""",
-    )
+    engine = engine_with_rules(database_url, db, tmp_path / "r.yaml", NO_PAYMENT_RULES)
     engine.step(now=T0)
     engine.step(now=T0 + timedelta(hours=6))
     assert [a["state"] for a in alert_rows(db)] == ["firing"]
