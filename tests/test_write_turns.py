@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from whmcs_monitor.lib.periodic import Wakeup, every
+from whmcs_monitor.lib.periodic import Wakeup, every, in_thread
 from whmcs_monitor.store.db import WriterQueue
 
 
@@ -82,3 +82,27 @@ def test_a_worker_stops_when_cancelled_just_after_a_wakeup(yields: int) -> None:
         return bool(done)
 
     assert asyncio.run(scenario()), "the worker went on running after it was cancelled"
+
+
+def test_cancelled_work_in_a_thread_finishes_before_the_cancel_goes_on() -> None:
+    """Shutdown disposes of the database engines once the workers are cancelled: a scan or a
+    rule step still running in its thread must be done by then."""
+
+    async def scenario() -> list[str]:
+        started = threading.Event()
+        finished: list[str] = []
+
+        def work() -> None:
+            started.set()
+            time.sleep(0.2)
+            finished.append("done")
+
+        task = asyncio.create_task(in_thread(work))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return finished
+
+    assert asyncio.run(scenario()) == ["done"]

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from whmcs_monitor.checks.definitions import Origin, all_checks
 from whmcs_monitor.checks.recording import Outcome, record_outcomes
 from whmcs_monitor.checks.tables import check_state
 from whmcs_monitor.config import Settings
+from whmcs_monitor.lib.periodic import in_thread
 from whmcs_monitor.lib.timeutil import as_utc, utcnow
 from whmcs_monitor.store.db import Database, dialect_insert
 
@@ -39,7 +39,6 @@ LOOKAHEAD = timedelta(seconds=3)  # probes wait in-process for their exact start
 LEASE_MARGIN = timedelta(seconds=30)
 SYNC_EVERY = timedelta(seconds=30)
 MAX_CLAIM = 500
-T = TypeVar("T")
 
 
 @coverage.wires("check", "add probes or heartbeats under `checks:` in the config (see docs)")
@@ -68,17 +67,6 @@ def next_run(planned: datetime, now: datetime, check: CheckBase) -> datetime:
     jitter = check.jitter.total_seconds()
     shift = timedelta(seconds=random.uniform(-jitter, jitter)) if jitter else timedelta(0)
     return max(base + check.interval + shift, now + check.interval / 2)
-
-
-async def blocking(func: Callable[..., T], *args: Any) -> T:
-    """Run database work in a thread; on cancellation let it finish before re-raising, so that
-    shutting down never disposes of an engine under a connection still in use."""
-    running = asyncio.ensure_future(asyncio.to_thread(func, *args))
-    try:
-        return await asyncio.shield(running)
-    except asyncio.CancelledError:
-        await asyncio.wait([running])
-        raise
 
 
 async def run_probe(
@@ -262,15 +250,15 @@ class Scheduler:
     async def flush(self) -> int:
         """Record the results finished so far (taken on the loop, written in a thread)."""
         done, self._finished = self._finished, []
-        return await blocking(self.record, done)
+        return await in_thread(self.record, done)
 
     async def claim_and_start(self) -> None:
-        for claim in await blocking(self.claim, self.clock()):
+        for claim in await in_thread(self.claim, self.clock()):
             self.start(claim)
 
     async def run_due_now(self) -> int:
         """Claim what is due, run it and record it, all before returning (tests, one-off runs)."""
-        for claim in await blocking(lambda: self.claim(self.clock(), horizon=timedelta(0))):
+        for claim in await in_thread(lambda: self.claim(self.clock(), horizon=timedelta(0))):
             self.start(claim)
         await self.drain()
         return await self.flush()
@@ -303,7 +291,7 @@ class Scheduler:
             await self.flush()
 
     async def _sync(self) -> None:
-        await blocking(self.sync)
+        await in_thread(self.sync)
 
     async def _every_tick(self, step: Callable[[], Awaitable[object]], what: str) -> None:
         while True:

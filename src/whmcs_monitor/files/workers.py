@@ -18,7 +18,7 @@ from whmcs_monitor.files.compliance import apply_retention, check_audit_trail
 from whmcs_monitor.files.emit import site_for
 from whmcs_monitor.files.tables import file_baseline
 from whmcs_monitor.files.watch import Watcher, scan_changed
-from whmcs_monitor.lib.periodic import Worker, every
+from whmcs_monitor.lib.periodic import Worker, every, in_thread
 from whmcs_monitor.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,11 +52,7 @@ async def watch_loop(services: Services, *, debounce: timedelta = WATCH_DEBOUNCE
             if not paths:
                 continue
             try:
-                await asyncio.shield(
-                    asyncio.to_thread(scan_changed, services.db, services.settings, paths)
-                )
-            except asyncio.CancelledError:
-                raise
+                await in_thread(scan_changed, services.db, services.settings, paths)
             except Exception:  # a failed scan must not stop watching; the schedule catches up
                 log.exception("real-time scan of %d path(s) failed", len(paths))
 

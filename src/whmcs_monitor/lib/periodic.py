@@ -7,10 +7,11 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 Worker = tuple[str, Callable[[], Coroutine[Any, Any, None]]]
+T = TypeVar("T")
 
 
 class Wakeup:
@@ -43,23 +44,27 @@ class Wakeup:
         self._event.clear()
 
 
+async def in_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run blocking (database) work in a thread. On cancellation the work is allowed to finish
+    before the cancel goes on, so that shutting down never disposes of an engine under a
+    connection still in use."""
+    running = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])
+        raise
+
+
 async def every(
     interval: timedelta, step: Callable[[], object], *, name: str, wake: Wakeup | None = None
 ) -> None:
-    """Run ``step`` in a thread every ``interval`` (sooner when ``wake`` is set); a failing run
-    is logged and retried later.
-
-    On cancellation a step already running is allowed to finish, so that it never leaves a
-    database connection behind when the service shuts down.
-    """
+    """Run ``step`` in a thread (:func:`in_thread`) every ``interval`` (sooner when ``wake`` is
+    set); a failing run is logged and retried later."""
     wait = wake.wait if wake is not None else asyncio.sleep
     while True:
         await wait(interval.total_seconds())
-        running = asyncio.ensure_future(asyncio.to_thread(step))
         try:
-            await asyncio.shield(running)
-        except asyncio.CancelledError:
-            await asyncio.wait([running])
-            raise
+            await in_thread(step)
         except Exception:  # one bad run must not stop the loop for good
             log.exception("%s failed; retrying in %s", name, interval)
