@@ -6,13 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from poller_helpers import Harness, poller_settings
+from poller_helpers import Harness, custom_harness
 from whmcs_db import WhmcsDb
-from whmcs_monitor.services import Services
 
 
 @pytest.fixture
 def harness(database_url: str, whmcs_db: WhmcsDb) -> Iterator[Harness]:
-    services = Services.open(poller_settings(database_url, whmcs_db))
-    yield Harness(services, whmcs_db)
-    services.db.dispose()
+    with custom_harness(database_url, whmcs_db) as h:
+        yield h

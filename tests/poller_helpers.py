@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,3 +58,13 @@ def poller_settings(database_url: str, whmcs_db: WhmcsDb, **poller: Any) -> Any:
         sites=[{"id": SITE_ID, "secret": SITE_SECRET, "database": database}],
         poller={"start_at": "beginning", **poller},
     )
+
+
+@contextmanager
+def custom_harness(database_url: str, whmcs_db: WhmcsDb, **poller: Any) -> Iterator[Harness]:
+    """A harness whose ``poller:`` settings differ from the ``harness`` fixture's."""
+    services = Services.open(poller_settings(database_url, whmcs_db, **poller))
+    try:
+        yield Harness(services, whmcs_db)
+    finally:
+        services.db.dispose()

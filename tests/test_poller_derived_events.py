@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from poller_helpers import Harness, ago
+from poller_helpers import Harness, ago, custom_harness
+from whmcs_db import WhmcsDb
 from whmcs_monitor.lib.timeutil import utcnow
 
 pytest_plugins = ["poller_fixtures"]
@@ -397,3 +398,23 @@ def test_open_rows_are_watched_until_they_settle_without_holding_the_cursor(
     assert changed["labels"] == {"status": "Active", "previous_status": "Pending"}
     assert harness.cycle().ok
     assert len(harness.events("email.send_failed", "order.status_changed")) == 2
+
+
+def test_open_rows_from_every_page_of_a_backlog_stay_watched(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    with custom_harness(database_url, whmcs_db, batch_size=10) as h:
+        for n in range(25):  # three pages in one cycle
+            h.whmcs.insert(
+                "tblorders",
+                ordernum=n,
+                userid=2,
+                date=ago(minutes=10),
+                amount="5.00",
+                status="Pending",
+                paymentmethod="paypal",
+            )
+        assert h.cycle().ok
+        h.whmcs.execute("UPDATE tblorders SET status='Active'")
+        assert h.cycle().ok
+        assert len(h.events("order.status_changed")) == 25

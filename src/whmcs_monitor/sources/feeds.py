@@ -147,6 +147,7 @@ def run_feed(db: Database, ctx: Context, feed: Feed) -> FeedResult:
     position = _start(db, ctx, feed)
     limit = ctx.config.batch_size
     watched = _watched(ctx, feed)
+    still_open: set[int] = set()  # from every page; the watched rows are re-read on the first
     for _ in range(MAX_PAGES):
         rows = ctx.fetch(feed.query, {**feed.params, "after": position, "limit": limit})
         derived = feed.derive(ctx, [*watched, *rows])
@@ -157,7 +158,8 @@ def run_feed(db: Database, ctx: Context, feed: Feed) -> FeedResult:
                 ctx.state["learned"] = True
         else:
             new = int(rows[-1]["id"]) if rows else position
-            ctx.state["open"] = sorted(derived.open_ids)[-MAX_WATCHED:]
+            still_open |= derived.open_ids
+            ctx.state["open"] = sorted(still_open)[-MAX_WATCHED:]
         result.rows += len(rows) + len(watched)
         unchanged = (str(position), before)
         result.events += _commit(db, ctx, feed.name, derived, str(new), unchanged)
