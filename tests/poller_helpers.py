@@ -17,7 +17,7 @@ from whmcs_monitor.store.events import EventFilter, query_events
 
 
 def local(moment: datetime) -> str:
-    """A WHMCS DATETIME value (the fixture site runs in UTC)."""
+    """A WHMCS DATETIME value: the wall clock of ``moment`` (the fixture site runs in UTC)."""
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from poller_helpers import Harness, ago, custom_harness
+from poller_helpers import Harness, ago, custom_harness, local
 from whmcs_db import WhmcsDb
 from whmcs_monitor.lib.timeutil import utcnow
 
@@ -418,3 +419,46 @@ def test_open_rows_from_every_page_of_a_backlog_stay_watched(
         h.whmcs.execute("UPDATE tblorders SET status='Active'")
         assert h.cycle().ok
         assert len(h.events("order.status_changed")) == 25
+
+
+def test_task_queue_and_error_log_timestamps_are_read_in_the_whmcs_zone(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    """Healthy tasks on a US install raise nothing; event times are the real moments."""
+    now = utcnow().replace(microsecond=0)
+    zone = ZoneInfo("America/New_York")
+
+    def wall(**delta: float) -> str:
+        return local((now - timedelta(**delta)).astimezone(zone))
+
+    with custom_harness(database_url, whmcs_db, whmcs_timezone=zone.key) as h:
+        w = h.whmcs
+        for name, in_progress in (("Process Email Queue", 0), ("Create Invoices", 1)):
+            task = w.insert(
+                "tbltask", class_name="X", name=name, frequency=5, is_enabled=1, description=""
+            )
+            w.insert(
+                "tbltask_status",
+                task_id=task,
+                in_progress=in_progress,
+                last_run=wall(minutes=2),
+                next_due=wall(minutes=-5),
+                updated_at=wall(minutes=2),
+            )
+        w.insert(
+            "tblmodulequeue",
+            service_type="service",
+            service_id=9,
+            module_name="cpanel",
+            module_action="CreateAccount",
+            last_attempt=wall(minutes=3),
+            last_attempt_error="Login failed",
+            num_retries=5,
+        )
+        w.insert("tblerrorlog", severity="error", message="boom", created_at=wall(minutes=4))
+        assert h.cycle(now=now).ok
+        assert h.events("cron.task_stuck", "cron.task_overdue") == []
+        stamp = (now - timedelta(minutes=3)).isoformat().replace("+00:00", "Z")
+        assert _one(h, "module.queue_item_stuck")["occurred_at"] == stamp
+        stamp = (now - timedelta(minutes=4)).isoformat().replace("+00:00", "Z")
+        assert _one(h, "system.error_logged")["occurred_at"] == stamp

@@ -138,7 +138,8 @@ def check_read_only(conn: Connection) -> ReadOnlyReport:
 def as_datetime(value: Any, zone: ZoneInfo) -> datetime | None:
     """A UTC datetime, or None for NULL, zero dates and anything unparseable.
 
-    WHMCS stores local wall-clock time in DATETIME columns; ``zone`` is the WHMCS server's zone.
+    WHMCS writes local wall-clock time in DATETIME and TIMESTAMP columns (see
+    ``Context.zone``); ``zone`` is the WHMCS server's zone.
     """
     if value is None:
         return None

@@ -36,7 +36,11 @@ class Context:
 
     @property
     def zone(self) -> ZoneInfo:
-        """The WHMCS server's wall-clock zone, for its DATETIME columns."""
+        """The WHMCS server's wall-clock zone, for its DATETIME and TIMESTAMP values alike.
+
+        MySQL returns a TIMESTAMP in the reading session's zone; the poller's session keeps the
+        server default, as WHMCS's usually does, so it reads back WHMCS's own wall-clock time.
+        """
         return ZoneInfo(self.config.whmcs_timezone)
 
     @property
@@ -70,9 +74,6 @@ class Derived:
 
     def keep_open(self, row_id: int) -> None:
         self.open_ids.add(row_id)
-
-
-UTC_ZONE = ZoneInfo("UTC")
 
 
 def iso(moment: datetime | date | None) -> str | None:

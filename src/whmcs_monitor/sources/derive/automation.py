@@ -13,7 +13,7 @@ from typing import Any
 
 from whmcs_monitor.sources import queries
 from whmcs_monitor.sources.allowlist import CONFIG_SETTINGS
-from whmcs_monitor.sources.derive import UTC_ZONE, Context, Derived, iso
+from whmcs_monitor.sources.derive import Context, Derived, iso
 from whmcs_monitor.sources.whmcs_db import Row, age_minutes, as_datetime, as_int, as_text
 
 _ON = {"on", "1", "true", "yes"}
@@ -111,14 +111,14 @@ def tasks(ctx: Context, rows: list[Row]) -> Derived:
         name = as_text(task.get("name")) or as_text(task.get("class_name")).rsplit("\\", 1)[-1]
         base = {"task_id": int(row["task_id"]), "task_name": name}
         if as_int(row.get("in_progress")):
-            since = as_datetime(row.get("updated_at"), UTC_ZONE)
+            since = as_datetime(row.get("updated_at"), ctx.zone)
             minutes = age_minutes(since, ctx.now)
             if minutes is not None and minutes >= limits.task_stuck_minutes:
                 data = {**base, "minutes": minutes, "since": iso(since)}
                 key = f"tbltask_status:{row['task_id']}:stuck:{iso(since)}"
                 out.events.append(ctx.event("cron.task_stuck", key, data))
             continue
-        due = as_datetime(row.get("next_due"), UTC_ZONE)
+        due = as_datetime(row.get("next_due"), ctx.zone)
         late = age_minutes(due, ctx.now)
         if (
             due is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from whmcs_monitor.sources.derive import UTC_ZONE, Context, Derived
+from whmcs_monitor.sources.derive import Context, Derived
 from whmcs_monitor.sources.whmcs_db import Row, as_datetime, as_int, as_text
 
 # Gateway modules write free text; these openings mean the callback succeeded.
@@ -58,7 +58,7 @@ def error_log(ctx: Context, rows: list[Row]) -> Derived:
                 "system.error_logged",
                 f"tblerrorlog:{row['id']}",
                 data,
-                occurred_at=as_datetime(row.get("created_at"), UTC_ZONE),
+                occurred_at=as_datetime(row.get("created_at"), ctx.zone),
                 severity=_SEVERITY.get(severity, "error"),
             )
         )

@@ -7,7 +7,7 @@ every cycle, until it settles or has been open so long that it is reported as st
 
 from __future__ import annotations
 
-from whmcs_monitor.sources.derive import UTC_ZONE, Context, Derived
+from whmcs_monitor.sources.derive import Context, Derived
 from whmcs_monitor.sources.whmcs_db import Row, age_minutes, as_datetime, as_int, as_text
 
 
@@ -78,7 +78,7 @@ def module_queue(ctx: Context, rows: list[Row]) -> Derived:
                 "module.queue_item_stuck",
                 f"tblmodulequeue:{row_id}:stuck",
                 data,
-                occurred_at=as_datetime(row.get("last_attempt"), UTC_ZONE),
+                occurred_at=as_datetime(row.get("last_attempt"), ctx.zone),
             )
         )
     return out
