@@ -98,3 +98,32 @@ def test_a_heartbeat_that_stops_is_reported_with_since_when(harness: Harness) ->
     (missing,) = harness.events("forwarder.heartbeat_missing")
     assert missing["severity"] == "critical" and missing["payload"]["minutes_silent"] >= 94
     assert missing["payload"]["since"] in missing["summary"]
+
+
+def test_a_refund_is_not_a_payment_waiting_for_an_invoice_paid_hook(harness: Harness) -> None:
+    payment = harness.whmcs.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway="stripe",
+        date=ago(days=3),
+        description="Invoice Payment",
+        amountin="10.00",
+        transid="ch_1",
+        invoiceid=700,
+    )
+    harness.whmcs.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway="stripe",
+        date=ago(minutes=45),
+        description="Refund of Transaction ID ch_1",
+        amountout="10.00",
+        transid="re_1",
+        invoiceid=700,
+        refundid=payment,
+    )
+    _hook_event(harness, "invoice.refunded", {"invoiceid": 700}, minutes_ago=44)
+    assert harness.cycle().ok
+    assert harness.events("forwarder.silent") == []

@@ -126,7 +126,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "tblaffiliates": ("id", "date", "clientid"),
     "tblaffiliateswithdrawals": ("id", "affiliateid", "date", "amount"),
     "tbladmins": ("id", "username", "roleid", "disabled", "updated_at"),
-    "tblaccounts": ("id", "date", "invoiceid", "gateway", "amountin"),
+    "tblaccounts": ("id", "date", "invoiceid", "gateway", "amountin", "refundid"),
 }
 
 # tblconfiguration holds secrets in some rows: only these settings are ever selected.

@@ -95,10 +95,13 @@ INVOICES_DUE_ON = Query(
     where="`duedate` = %(day)s AND `id` > %(after)s AND `status` = %(status)s",
 )
 
+# Incoming payments only: a refund is a tblaccounts row too (amountout, refundid) and fires
+# InvoiceRefunded, not InvoicePaid.
 PAYMENTS_BETWEEN = Query(
     name="payments_between",
     table="tblaccounts",
-    where="`date` >= %(since)s AND `date` < %(until)s AND `invoiceid` > %(after)s",
+    where="`date` >= %(since)s AND `date` < %(until)s AND `invoiceid` > %(after)s"
+    " AND `amountin` > 0 AND `refundid` = 0",
     order_by="`date`",
 )
 

@@ -1,7 +1,7 @@
 """Catching a silent forwarder: the database shows payments but no matching hook event arrived.
 
-Every payment recorded in tblaccounts for an invoice between ``lookback`` and
-``forwarder_silent_minutes`` ago should have produced an ``invoice.paid`` or
+Every incoming payment (not a refund) recorded in tblaccounts for an invoice between
+``lookback`` and ``forwarder_silent_minutes`` ago should have produced an ``invoice.paid`` or
 ``invoice.payment_added`` hook event for that invoice by now. If some did not, the hook module is
 disabled, broken, or its events are rejected: one critical ``forwarder.silent`` per episode says
 which site and since when. Likewise a module that used to send ``forwarder.heartbeat`` and
