@@ -127,3 +127,12 @@ def test_a_refund_is_not_a_payment_waiting_for_an_invoice_paid_hook(harness: Har
     _hook_event(harness, "invoice.refunded", {"invoiceid": 700}, minutes_ago=44)
     assert harness.cycle().ok
     assert harness.events("forwarder.silent") == []
+
+
+def test_an_old_heartbeat_replayed_from_the_spool_does_not_hide_a_newer_one(
+    harness: Harness,
+) -> None:
+    _hook_event(harness, "forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=1)
+    _hook_event(harness, "forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=120)
+    assert harness.cycle().ok
+    assert harness.events("forwarder.heartbeat_missing") == []

@@ -13,12 +13,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from whmcs_monitor.events.model import Event
+from whmcs_monitor.lib.timeutil import as_utc
 from whmcs_monitor.sources import queries
 from whmcs_monitor.sources.derive import Context, iso
 from whmcs_monitor.sources.whmcs_db import as_datetime, as_int
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import EventFilter, query_events
+from whmcs_monitor.store.tables import events
 
 PAYMENT_KINDS = ("invoice.paid", "invoice.payment_added")
 LOOKBACK_FACTOR = 4
@@ -66,17 +70,30 @@ def silent_forwarder(db: Database, ctx: Context) -> list[Event]:
     ]
 
 
-def missing_heartbeat(db: Database, ctx: Context) -> list[Event]:
+def _last_heartbeat(db: Database, site: str) -> tuple[str, datetime] | None:
+    """The newest heartbeat's id and time, by when it was sent rather than when it arrived.
+
+    The module replays its spool late, so the last heartbeat to arrive can be hours old.
+    """
+    stmt = (
+        sa.select(events.c.event_id, events.c.occurred_at)
+        .where(events.c.kind == "forwarder.heartbeat", events.c.site == site)
+        .order_by(events.c.occurred_at.desc())
+        .limit(1)
+    )
     with db.read() as conn:
-        last = query_events(
-            conn, EventFilter(sites=[ctx.site], kinds=["forwarder.heartbeat"], limit=1)
-        )
-    if not last:
+        row = conn.execute(stmt).first()
+    return None if row is None else (str(row.event_id), as_utc(row.occurred_at))
+
+
+def missing_heartbeat(db: Database, ctx: Context) -> list[Event]:
+    last = _last_heartbeat(db, ctx.site)
+    if last is None:
         return []
-    at = datetime.fromisoformat(last[0]["occurred_at"].replace("Z", "+00:00"))
+    event_id, at = last
     quiet = ctx.now - at
     if quiet < timedelta(minutes=ctx.config.thresholds.heartbeat_silent_minutes):
         return []
     data = {"since": iso(at), "minutes_silent": int(quiet / timedelta(minutes=1))}
-    key = f"heartbeat_missing:{last[0]['id']}"
+    key = f"heartbeat_missing:{event_id}"
     return [ctx.event("forwarder.heartbeat_missing", key, data, severity="critical")]
