@@ -125,3 +125,69 @@ def test_a_failed_signature_becomes_one_throttled_security_event(client: TestCli
     rows = stored(client)
     assert [r.kind for r in rows] == ["security.ingest_auth_failed"]
     assert rows[0].payload["reason"] == "bad_signature"
+
+
+def test_a_timestamp_exactly_at_the_edge_of_the_window_is_accepted(client: TestClient) -> None:
+    for offset in (-300, 300):
+        body = batch_body([event()])
+        stamp = int(time.time()) + offset
+        assert post(client, body, timestamp=stamp).status_code == 202, offset
+    for offset in (-301, 301):
+        body = batch_body([event()])
+        assert post(client, body, timestamp=int(time.time()) + offset).status_code == 401
+
+
+def test_a_leap_second_and_lowercase_separators_are_rfc_3339(client: TestClient) -> None:
+    batch = [
+        event(occurred_at="2016-12-31T23:59:60Z"),
+        event(occurred_at="2026-11-27t10:00:00.123456789z"),
+    ]
+    assert post(client, batch_body(batch)).status_code == 202
+    assert [r.occurred_at.second for r in stored(client)] == [59, 0]
+
+
+def test_a_uuid_replayed_in_another_case_is_a_duplicate(client: TestClient) -> None:
+    first = event(id="0192F1C4-5D6B-7C8D-9E0F-A1B2C3D4E5F6")
+    again = {**first, "id": first["id"].lower()}
+    ulid = event(id="01jdq3v5x8k9m2n4p6r7s8t9vw")
+    ulid_again = {**ulid, "id": ulid["id"].upper()}
+    response = post(client, batch_body([first, again, ulid, ulid_again]))
+    assert response.json() == {"accepted": 2, "duplicates": 2}
+    assert sorted(r.event_id for r in stored(client)) == [
+        "0192f1c4-5d6b-7c8d-9e0f-a1b2c3d4e5f6",
+        "01JDQ3V5X8K9M2N4P6R7S8T9VW",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alias", "kind"),
+    [("InvoicePaymentFailed", "gateway.failure"), ("OrderStatusChange", "order.status_changed")],
+)
+def test_an_alias_of_several_kinds_is_stored_as_its_default(
+    client: TestClient, alias: str, kind: str
+) -> None:
+    assert post(client, batch_body([event(None, kind=alias)])).status_code == 202
+    assert stored(client)[0].kind == kind
+
+
+def test_it_redacts_card_numbers_sent_as_numbers_and_keys_that_contain_a_secret_word(
+    client: TestClient,
+) -> None:
+    seeded = {
+        "note": 4111111111111111,
+        "amounts": [5500000000000004, 378282246310005],
+        "smtp_password": "LEAKsmtppw",
+        "FTPBackupPassword": "LEAKftp",
+        "nested": {"client_secret": "LEAKcs", "totp_secret": "LEAKtotp", "epp_code": "LEAKepp"},
+    }
+    assert post(client, batch_body([event(vars=seeded)])).status_code == 202
+    with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
+        raw = " ".join(str(v) for row in conn.execute(sa.select(events)) for v in row)
+    for secret in ("4111111111111111", "5500000000000004", "378282246310005", "LEAK"):
+        assert secret not in raw, secret
+
+
+def test_a_405_names_the_allowed_method(client: TestClient) -> None:
+    response = client.get("/api/v1/ingest")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"

@@ -161,6 +161,36 @@ CASES = [
         },
     ),
     Case(
+        "integer of 5000 digits",
+        b'{"events": [], "x": ' + b"9" * 5000 + b"}",
+        400,
+        "an integer of 5000 digits",
+    ),
+    Case(
+        "lone surrogate in a key",
+        batch_body([event(vars={"\ud800": "a"})]),
+        422,
+        "events[0].vars.\\ud800: key contains an unpaired surrogate",
+    ),
+    Case(
+        "timestamp without seconds",
+        batch_body([event(occurred_at="2026-11-27T10:00Z")]),
+        422,
+        "is not an RFC 3339 timestamp",
+    ),
+    Case(
+        "ISO week date",
+        batch_body([event(occurred_at="2026-W48-5T10:00:00Z")]),
+        422,
+        "is not an RFC 3339 timestamp",
+    ),
+    Case(
+        "offset without colon",
+        batch_body([event(occurred_at="2026-11-27T10:00:00+0200")]),
+        422,
+        "is not an RFC 3339 timestamp",
+    ),
+    Case(
         "wrong content type",
         GOOD,
         415,
@@ -199,3 +229,16 @@ def test_a_good_request_after_bad_ones_is_still_accepted(client: TestClient) -> 
     response = client.post("/api/v1/ingest", content=GOOD, headers=signed_headers(GOOD))
     assert response.status_code == 202
     assert json.loads(response.text) == {"accepted": 1, "duplicates": 0}
+
+
+def test_a_timestamp_of_a_non_ascii_digit_is_an_authentication_failure(client: TestClient) -> None:
+    """``'²'.isdigit()`` is true, but ``int('²')`` raises: it must be a 401, not a 500."""
+    headers = [
+        (name.encode(), value.encode())
+        for name, value in signed_headers(GOOD).items()
+        if name != "X-WHMCS-Monitor-Timestamp"
+    ]
+    headers.append((b"X-WHMCS-Monitor-Timestamp", "\u00b2".encode("latin-1")))
+    response = client.post("/api/v1/ingest", content=GOOD, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["message"].startswith(AUTH)

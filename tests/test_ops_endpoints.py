@@ -21,7 +21,7 @@ def test_metrics_count_ingested_events_and_rejections_and_pass_promtool(client: 
     client.post("/api/v1/ingest", content=b"{", headers=signed_headers(b"{"))
     text = client.get("/metrics").text
     assert 'whmcs_monitor_events_ingested_total{kind="invoice.paid",site="main"} 2.0' in text
-    assert 'whmcs_monitor_ingest_rejections_total{reason="http_400"} 1.0' in text
+    assert 'whmcs_monitor_ingest_rejections_total{reason="bad_json"} 1.0' in text
     assert "whmcs_monitor_ingest_request_duration_seconds_bucket" in text
     assert "whmcs_monitor_pipeline_lag_events" in text
     check = subprocess.run(

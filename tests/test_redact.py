@@ -96,8 +96,27 @@ def test_it_replaces_a_sensitive_keys_value_whatever_its_type() -> None:
     assert redact(payload) == dict.fromkeys(payload, REDACTED)
 
 
-def test_it_leaves_keys_that_merely_contain_a_sensitive_word() -> None:
-    payload = {"haspassword": True, "last_token_use": "2024-01-01", "userpass_hint": "dog"}
+@pytest.mark.parametrize(
+    "key",
+    [
+        "smtp_password",
+        "FTPBackupPassword",
+        "client_secret",
+        "access_token",
+        "totp_secret",
+        "epp_code",
+        "cc_cvv",
+        "cvv2",
+        "Two-Factor-Config",
+        "api-key",
+    ],
+)
+def test_a_key_that_contains_a_secret_word_is_redacted(key: str) -> None:
+    assert redact({"settings": {key: "s3cr3t-value"}}) == {"settings": {key: REDACTED}}
+
+
+def test_words_that_only_resemble_a_secret_word_are_kept() -> None:
+    payload = {"userpass_hint": "dog", "bypass_cache": "yes", "passport_country": "GB"}
     assert redact(payload) == payload
 
 
@@ -257,9 +276,14 @@ def test_it_redacts_a_card_number_in_a_dict_key() -> None:
     assert redact({VISA: "x"}) == {REDACTED: "x"}
 
 
-def test_it_leaves_card_numbers_stored_as_json_numbers() -> None:
-    # Only strings are scanned: a number field cannot be told apart from an id or a timestamp.
-    assert redact({"n": int(VISA)}) == {"n": int(VISA)}
+def test_it_redacts_card_numbers_sent_as_json_numbers() -> None:
+    payload = {"n": int(VISA), "items": [int(AMEX)], "f": float(VISA)}
+    assert redact(payload) == {"n": REDACTED, "items": [REDACTED], "f": REDACTED}
+
+
+def test_it_keeps_numbers_that_cannot_be_card_numbers() -> None:
+    payload = {"id": 1042, "ms": 1700000000123, "long": 4111111111111112, "amount": 12.5}
+    assert redact(payload) == payload
 
 
 @pytest.mark.parametrize("label", ["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED ", "DSA "])

@@ -37,9 +37,21 @@ class StoreError(MonitorError):
 
 
 class InputError(MonitorError):
-    """A client's request is wrong; ``status`` is the HTTP status that says how."""
+    """A client's request is wrong; ``status`` is the HTTP status that says how.
 
-    def __init__(self, message: str, *, status: int = 422, field: str | None = None) -> None:
+    ``reason`` is a short stable code (``body_too_large``, ``bad_json``...) for counting
+    rejections, where the message is for the person who sent the request.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 422,
+        field: str | None = None,
+        reason: str = "invalid",
+    ) -> None:
         self.status = status
         self.field = field
+        self.reason = reason
         super().__init__(message)

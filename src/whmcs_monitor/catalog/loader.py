@@ -74,12 +74,14 @@ class Redaction(_Strict):
 
     keys: tuple[str, ...]
     key_prefixes: tuple[str, ...]
+    key_fragments: tuple[str, ...]
 
 
 class _CatalogFile(_Strict):
     version: int
     categories: tuple[Category, ...]
     redaction: Redaction
+    alias_defaults: dict[str, str] = {}
     events: tuple[EventKind, ...]
 
 
@@ -94,6 +96,7 @@ class Catalog:
     _by_kind: dict[str, EventKind] = field(repr=False)
     _by_hook: dict[str, EventKind] = field(repr=False)
     _by_alias: dict[str, tuple[EventKind, ...]] = field(repr=False)
+    _alias_defaults: dict[str, EventKind] = field(repr=False)
 
     def get(self, kind: str) -> EventKind:
         """The entry for a canonical kind; ``KeyError`` if there is none."""
@@ -111,6 +114,14 @@ class Catalog:
             return (self._by_hook[name],)
         return self._by_alias.get(name, ())
 
+    def resolve_one(self, name: str) -> EventKind | None:
+        """The one kind a sender means by ``name``: for an audit alias that stands for several
+        kinds, the one ``alias_defaults`` names. ``None`` if the name is unknown."""
+        matches = self.resolve(name)
+        if len(matches) == 1:
+            return matches[0]
+        return self._alias_defaults.get(name)
+
     def in_category(self, category: str) -> tuple[EventKind, ...]:
         return tuple(e for e in self.events if e.category == category)
 
@@ -125,6 +136,7 @@ class Catalog:
             "redaction": {
                 "keys": list(self.redaction.keys),
                 "key_prefixes": list(self.redaction.key_prefixes),
+                "key_fragments": list(self.redaction.key_fragments),
             },
             "hooks": [
                 {
@@ -164,6 +176,7 @@ def _index(data: _CatalogFile) -> Catalog:
     clashes = sorted(set(by_alias) & (set(by_kind) | set(by_hook)))
     if clashes:
         problems.append(f"aliases that are also kinds or hooks: {clashes}")
+    problems.extend(_alias_default_problems(data.alias_defaults, by_alias))
     if problems:
         raise CatalogError("event catalog is inconsistent:\n" + "\n".join(problems))
     return Catalog(
@@ -174,7 +187,26 @@ def _index(data: _CatalogFile) -> Catalog:
         _by_kind=by_kind,
         _by_hook=by_hook,
         _by_alias={k: tuple(v) for k, v in by_alias.items()},
+        _alias_defaults={alias: by_kind[kind] for alias, kind in data.alias_defaults.items()},
     )
+
+
+def _alias_default_problems(
+    defaults: dict[str, str], by_alias: dict[str, list[EventKind]]
+) -> list[str]:
+    """Every alias that stands for several kinds names one of them as its default, and only
+    those: a sender that uses the alias gets a kind chosen here, not a guess."""
+    problems = []
+    for alias, entries in sorted(by_alias.items()):
+        kinds = [e.kind for e in entries]
+        default = defaults.get(alias)
+        if len(kinds) > 1 and default is None:
+            problems.append(f"alias_defaults: {alias} stands for {kinds}; name one of them")
+        elif default is not None and default not in kinds:
+            problems.append(f"alias_defaults.{alias}: {default!r} is not one of {kinds}")
+    for alias in sorted(set(defaults) - {a for a, e in by_alias.items() if len(e) > 1}):
+        problems.append(f"alias_defaults.{alias}: not an alias of several kinds")
+    return problems
 
 
 def parse_catalog(text: str, *, source: str = "events.yaml") -> Catalog:

@@ -7,13 +7,17 @@ numbers, ``None``) and never mutates its input. It applies four rules, in this o
    there (a string, a number) is replaced by :data:`REDACTED`, since it cannot be allow-listed.
 2. ``sensitive_paths``: the value at each dotted path (``"params.password"``, ``"mergefields"``)
    is replaced by :data:`REDACTED`, whatever its type.
-3. Sensitive keys, at any depth: a key listed in the catalog's ``redaction.keys`` or starting with
-   one of its ``redaction.key_prefixes`` has its value replaced by :data:`REDACTED`. Keys and
-   paths are compared case-insensitively, with ``-`` read as ``_`` (``API-Key`` is ``api_key``).
+3. Sensitive keys, at any depth: a key listed in the catalog's ``redaction.keys``, starting with
+   one of its ``redaction.key_prefixes`` or containing one of its ``redaction.key_fragments``
+   (``smtp_password``, ``client_secret``, ``totp_secret``) has its value replaced by
+   :data:`REDACTED`. Keys and paths are compared case-insensitively, with ``-`` read as ``_``
+   (``API-Key`` is ``api_key``); fragments are looked for with the ``_`` taken out as well.
 4. Secrets inside any string, including dict keys and list items: Luhn-valid runs of 13-19
    digits (card numbers, also written in groups as ``4111 1111 1111 1111`` or with dashes) and
    PEM private key blocks. Only the secret span is replaced; other digits (invoice numbers,
-   phone numbers, timestamps) are left alone unless they happen to pass the Luhn check.
+   phone numbers, timestamps) are left alone unless they happen to pass the Luhn check. A JSON
+   number of 13-19 digits that passes the Luhn check is a card number sent as a number, and is
+   replaced whole.
 
 Paths are dict keys joined by dots; a list on the way is transparent, so ``"items.password"``
 reaches the ``password`` of every item. Values nested deeper than ``max_depth`` (64) are replaced
@@ -50,7 +54,10 @@ _DEPTH_CEILING = 512  # well under Python's recursion limit
 # A run of at least 13 digits, optionally split by single spaces or dashes. Finding one is the
 # cheap pre-check: strings without such a run never reach the Luhn scan.
 _DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
+# A card number is written unbroken or in groups of 3-6 digits (4-4-4-4, 4-6-5, 4-4-4-4-3):
+# shorter groups ("1 1 1 1 ...") are never one, and would make the scan quadratic.
 _GROUP = re.compile(r"[0-9]+")
+_SHORTEST_GROUP = 3
 _SHORTEST_SECRET = 13  # a card number; a PEM block is longer still
 _PEM_PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
@@ -64,6 +71,10 @@ def _normalise(key: str) -> str:
     return key.lower().replace("-", "_")
 
 
+def _compact(key: str) -> str:
+    return _normalise(key).replace("_", "")
+
+
 @dataclass(frozen=True)
 class RedactionRules:
     """Which keys are sensitive wherever they appear: exact ``keys`` and ``key_prefixes``.
@@ -74,6 +85,7 @@ class RedactionRules:
 
     keys: frozenset[str]
     key_prefixes: tuple[str, ...]
+    key_fragments: tuple[str, ...] = ()
     _verdicts: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -81,6 +93,7 @@ class RedactionRules:
         return cls(
             keys=frozenset(_normalise(k) for k in catalog.redaction.keys),
             key_prefixes=tuple(_normalise(p) for p in catalog.redaction.key_prefixes),
+            key_fragments=tuple(_compact(f) for f in catalog.redaction.key_fragments),
         )
 
     def is_sensitive_key(self, key: str) -> bool:
@@ -88,7 +101,11 @@ class RedactionRules:
         verdict = self._verdicts.get(key)
         if verdict is None:
             name = _normalise(key)
-            verdict = name in self.keys or name.startswith(self.key_prefixes)
+            verdict = (
+                name in self.keys
+                or name.startswith(self.key_prefixes)
+                or any(fragment in _compact(name) for fragment in self.key_fragments)
+            )
             if len(self._verdicts) < 4096:  # bounded: keys of hostile payloads are unbounded
                 self._verdicts[key] = verdict
         return verdict
@@ -114,18 +131,23 @@ def _card_spans(run: str) -> list[tuple[int, int]]:
     """Spans in ``run`` covering each Luhn-valid card number written inside it.
 
     A candidate is a sequence of consecutive digit groups joined by one kind of separator
-    (all spaces, all dashes, or a single unbroken group) holding 13-19 digits in total.
+    (all spaces, all dashes, or a single unbroken group) holding 13-19 digits in total, each
+    group of at least three digits but the last.
     """
     groups = [(m.start(), m.end()) for m in _GROUP.finditer(run)]
     spans: list[tuple[int, int]] = []
     for first in range(len(groups)):
         start = groups[first][0]
+        if groups[first][1] - start < _SHORTEST_GROUP:
+            continue
         separator = ""
         digits = ""
         for last in range(first, len(groups)):
             group_start, group_end = groups[last]
             if last > first:
                 between = run[groups[last - 1][1] : group_start]
+                if len(between) != 1:  # groups are joined by one space or dash, nothing else
+                    break
                 if last == first + 1:
                     separator = between
                 elif between != separator:
@@ -135,6 +157,8 @@ def _card_spans(run: str) -> list[tuple[int, int]]:
                 break
             if len(digits) >= 13 and _luhn_valid(digits):
                 spans.append((start, group_end))
+            if group_end - group_start < _SHORTEST_GROUP:
+                break  # a short group ends a card number
     return spans
 
 
@@ -161,6 +185,23 @@ def _redact_cards(text: str) -> str:
         return text
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _card_number(value: int | float) -> bool:
+    """Whether a JSON number is a card number: 13-19 digits that pass the Luhn check."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            return False
+        value = int(value)
+    digits = str(abs(value))
+    return _SHORTEST_SECRET <= len(digits) <= 19 and _luhn_valid(digits)
+
+
+def _number(value: int | float) -> int | float | str:
+    # Most numbers are far below 13 digits: one comparison settles them.
+    if -1e12 < value < 1e12 or not _card_number(value):
+        return value
+    return REDACTED
 
 
 def redact_text(text: str) -> str:
@@ -226,8 +267,10 @@ class _Redactor:
     def value(self, value: Any, node: _Node | None, depth: int) -> Any:
         if depth > self.max_depth:
             return TOO_DEEP
-        if value is None or isinstance(value, (int, float)):  # numbers and bools pass as they are
+        if value is None or isinstance(value, bool):
             return value
+        if isinstance(value, (int, float)):
+            return _number(value)
         if isinstance(value, str):
             return redact_text(value)
         # dict first: the Mapping ABC check is slow, and decoded JSON only ever holds dicts.
@@ -280,8 +323,10 @@ class _Redactor:
                 key = redact_text(key)
             if isinstance(item, str):
                 out[key] = redact_text(item)
-            elif item is None or isinstance(item, (int, float)):
+            elif item is None or isinstance(item, bool):
                 out[key] = item
+            elif isinstance(item, (int, float)):
+                out[key] = _number(item)
             else:
                 out[key] = self.value(item, None, depth + 1)
         return out

@@ -44,9 +44,10 @@ def authenticate(
     secret = secrets.get(site)
     if secret is None:
         raise AuthFailure("unknown_site")
-    if not stamp.isdigit() or len(stamp) > 12:
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:  # isdigit() alone takes '²'
         raise AuthFailure("bad_timestamp")
-    if abs((time.time() if now is None else now) - int(stamp)) > window_seconds:
+    # Whole seconds on both sides, so that the window is exactly ±window_seconds.
+    if abs(int(time.time() if now is None else now) - int(stamp)) > window_seconds:
         raise AuthFailure("stale_timestamp")
     if not verify(secret, stamp, body, signature):
         raise AuthFailure("bad_signature")

@@ -20,8 +20,11 @@ from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.timeutil import parse_rfc3339, utcnow
 
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,95}$")
 MAX_FUTURE = timedelta(days=1)
+MAX_INTEGER_DIGITS = 100  # far above any id or amount, far below Python's 4300-digit limit
 EARLIEST = datetime(2000, 1, 1).astimezone()
 
 
@@ -65,23 +68,39 @@ class RawEvent:
 
 
 def _path(parts: list[str | int]) -> str:
+    """``events[0].vars.key``; a key that is not valid text (a lone surrogate) is escaped, since
+    the error that names it must itself be encodable as JSON."""
     out = ""
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = part.encode("utf-8", "backslashreplace").decode("utf-8")
+            out += f".{text}" if out else text
     return out
 
 
+def _bad_json(message: str) -> InputError:
+    return InputError(message, status=400, reason="bad_json")
+
+
 def _reject_constant(name: str) -> Any:
-    raise InputError(f"malformed JSON: {name} is not a valid JSON number", status=400)
+    raise _bad_json(f"malformed JSON: {name} is not a valid JSON number")
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if math.isinf(value):
-        raise InputError(
-            f"malformed JSON: the number {text[:40]} is too large for a double", status=400
-        )
+        raise _bad_json(f"malformed JSON: the number {text[:40]} is too large for a double")
     return value
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _bad_json(
+            f"malformed JSON: an integer of {len(text.lstrip('-'))} digits; at most {MAX_INTEGER_DIGITS} are read"
+        )
+    return int(text)
 
 
 def decode_body(raw: bytes, limits: IngestConfig) -> Any:
@@ -95,20 +114,24 @@ def decode_body(raw: bytes, limits: IngestConfig) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"body is not valid UTF-8 (bad byte at offset {exc.start})", status=400
+            f"body is not valid UTF-8 (bad byte at offset {exc.start})",
+            status=400,
+            reason="bad_utf8",
         ) from exc
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_integer
+        )
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}",
-            status=400,
+        raise _bad_json(
+            f"malformed JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
         ) from exc
     except RecursionError as exc:
         raise InputError(
             f"JSON nests deeper than {limits.max_depth} levels (limit ingest.max_depth)",
             status=422,
             field="body",
+            reason="too_deep",
         ) from exc
 
 
@@ -160,15 +183,21 @@ class _Walker:
                     "(ingest.max_string_bytes)",
                     status=413,
                     field=_path(parts),
+                    reason="string_too_long",
                 )
         if "\x00" in value:
-            raise InputError(f"{_path(parts)}: {what} contains a NUL character", field=_path(parts))
+            raise InputError(
+                f"{_path(parts)}: {what} contains a NUL character",
+                field=_path(parts),
+                reason="bad_text",
+            )
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise InputError(
                 f"{_path(parts)}: {what} contains an unpaired surrogate escape (\\u{ord(value[exc.start]):04x})",
                 field=_path(parts),
+                reason="bad_text",
             ) from exc
 
     def walk(self, value: Any, parts: list[str | int], depth: int) -> None:
@@ -176,6 +205,7 @@ class _Walker:
             raise InputError(
                 f"{_path(parts)}: nests deeper than {self.max_depth} levels (ingest.max_depth)",
                 field=_path(parts),
+                reason="too_deep",
             )
         if isinstance(value, str):
             if self.check_strings:
@@ -228,6 +258,7 @@ def _event(event: Any, index: int, latest: datetime, times: dict[str, datetime])
             "(a UUID or ULID)",
             field=f"events[{index}].id",
         )
+    event_id = _canonical_id(event_id)
     hook = _field(event, "hook", index, str, False)
     kind = _field(event, "kind", index, str, False)
     if (hook is None) == (kind is None):
@@ -251,6 +282,16 @@ def _event(event: Any, index: int, latest: datetime, times: dict[str, datetime])
     if type(context) is not dict:
         context = _field(event, "context", index, dict, False) or {}
     return RawEvent(event_id, hook, kind, occurred_at, variables, context)
+
+
+def _canonical_id(event_id: str) -> str:
+    """UUIDs and ULIDs are case-insensitive: one spelling each, so that a replay that changed
+    the case is still a duplicate. Other ids are the sender's own and are kept as sent."""
+    if len(event_id) == 36 and _UUID.fullmatch(event_id):
+        return event_id.lower()
+    if len(event_id) == 26 and _ULID.fullmatch(event_id):
+        return event_id.upper()
+    return event_id
 
 
 def _occurred_at(stamp: str, index: int, latest: datetime) -> datetime:
@@ -282,6 +323,7 @@ def parse_batch(raw: bytes, limits: IngestConfig) -> list[RawEvent]:
             "(ingest.max_events)",
             status=413,
             field="events",
+            reason="too_many_events",
         )
     _Walker(limits, raw).check(document)
     latest = utcnow() + MAX_FUTURE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -16,9 +17,16 @@ from whmcs_monitor.errors import InputError, StoreError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str, field: str | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
-        {"error": {"status": status, "message": message, "field": field}}, status_code=status
+        {"error": {"status": status, "message": message, "field": field}},
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -34,7 +42,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+        # A 405 carries Allow, a 401 WWW-Authenticate: the headers are part of the answer.
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
