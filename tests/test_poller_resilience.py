@@ -13,6 +13,7 @@ from whmcs_db import WhmcsDb
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources import poller
+from whmcs_monitor.sources.allowlist import grant_statements
 from whmcs_monitor.sources.poller import poll_site
 from whmcs_monitor.sources.worker import poll_all
 
@@ -127,3 +128,57 @@ def test_the_worker_step_polls_every_site_with_access(harness: Harness) -> None:
     (report,) = poll_all(harness.services)
     assert report.ok and report.site == harness.site.id
     assert len(harness.events("security.ip_banned")) == 1
+
+
+def _revoke(w: WhmcsDb, table: str) -> None:
+    (grant,) = (g for g in grant_statements(w.name, w.user) if f".`{table}` TO " in g)
+    w.execute(grant.replace("GRANT ", "REVOKE ", 1).replace(" TO ", " FROM "))
+
+
+@pytest.mark.parametrize(
+    ("table", "step"), [("tblaccounts", "reconcile_payments"), ("tblinvoices", "overdue_invoices")]
+)
+def test_a_missing_grant_skips_only_the_step_that_needs_it(
+    harness: Harness, table: str, step: str
+) -> None:
+    _revoke(harness.whmcs, table)
+    _failed_logins(harness.whmcs, 1, 1)
+    report = harness.cycle()
+    assert report.ok and list(report.feed_errors) == [step]
+    assert "denied" in report.feed_errors[step]
+    assert _clients(harness) == [1]
+    assert harness.events("system.database_unreachable") == []
+    assert not harness.cycle().skipped
+
+
+def test_a_missing_table_is_a_skipped_step_not_an_outage(harness: Harness) -> None:
+    harness.whmcs.execute("RENAME TABLE tblaccounts TO tblaccounts_gone")
+    try:
+        report = harness.cycle()
+    finally:
+        harness.whmcs.execute("RENAME TABLE tblaccounts_gone TO tblaccounts")
+    assert report.ok and "doesn't exist" in report.feed_errors["reconcile_payments"]
+
+
+def test_one_site_failing_does_not_stop_the_others(
+    database_url: str, whmcs_db: WhmcsDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = poller_settings(database_url, whmcs_db)
+    broken = settings.sites[0].model_copy(update={"id": "broken"})
+    settings.sites.insert(0, broken)
+    real = poller._reconcile
+
+    def fails_for_broken(services: Services, site: str, *args: Any) -> Any:
+        if site == "broken":
+            raise RuntimeError("a bug")
+        return real(services, site, *args)
+
+    monkeypatch.setattr(poller, "_reconcile", fails_for_broken)
+    _failed_logins(whmcs_db, 1, 1)
+    services = Services.open(settings)
+    try:
+        first, second = poll_all(services)
+    finally:
+        services.db.dispose()
+    assert not first.ok and "RuntimeError: a bug" in (first.error or "")
+    assert second.ok and second.site == settings.sites[1].id

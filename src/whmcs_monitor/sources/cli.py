@@ -12,11 +12,11 @@ from whmcs_monitor.config import Settings, SiteConfig
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources.allowlist import grant_statements
-from whmcs_monitor.sources.api_poller import API_OUTAGE_KEY, poll_api_site
-from whmcs_monitor.sources.poller import OUTAGE_KEY, CycleReport, poll_site
+from whmcs_monitor.sources.api_poller import API_OUTAGE_KEY
+from whmcs_monitor.sources.poller import OUTAGE_KEY, CycleReport
 from whmcs_monitor.sources.state import get_state, positions
 from whmcs_monitor.sources.whmcs_db import database_errors
-from whmcs_monitor.sources.worker import read_only_report
+from whmcs_monitor.sources.worker import poll_one, read_only_report
 
 
 def _sites(settings: Settings, site_id: str | None) -> list[SiteConfig]:
@@ -117,12 +117,7 @@ def run_once(ctx: Context, site_id: str | None, as_json: bool) -> None:
     """Run one poll cycle now for each site (ignoring any outage back-off)."""
     with ctx.database() as (settings, db):
         services = Services(settings=settings, db=db)
-        reports = [
-            poll_site(services, s, force=True)
-            if s.database
-            else poll_api_site(services, s, force=True)
-            for s in _sites(settings, site_id)
-        ]
+        reports = [poll_one(services, s, force=True) for s in _sites(settings, site_id)]
     if as_json:
         emit_json([_report_json(r) for r in reports])
     else:

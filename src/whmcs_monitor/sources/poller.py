@@ -11,18 +11,19 @@ successful cycle resumes exactly there. The first failure of an outage emits one
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from whmcs_monitor.config import SiteConfig
-from whmcs_monitor.events.model import Event
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources import reconcile
 from whmcs_monitor.sources.derive import Context, iso
-from whmcs_monitor.sources.feeds import FEEDS, FeedResult, run_feed, run_overdue
+from whmcs_monitor.sources.feeds import FEEDS, OVERDUE_FEED, FeedResult, run_feed, run_overdue
 from whmcs_monitor.sources.queries import Query
 from whmcs_monitor.sources.state import clear_state, get_state, set_state
 from whmcs_monitor.sources.whmcs_db import (
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 OUTAGE_KEY = "outage"
 RECONCILE_KEY = "reconcile"
 # MySQL errors that concern one query (a missing table or column, a missing grant), not the
-# server: the feed is skipped and reported, the rest of the cycle goes on.
+# server: the step is skipped and reported, the rest of the cycle goes on.
 QUERY_ERROR_CODES = {1054, 1142, 1143, 1146}
 
 
@@ -102,35 +103,53 @@ def _context(services: Services, site: str, whmcs: Connection, now: datetime) ->
 def _run_cycle(
     services: Services, site: str, whmcs: Connection, now: datetime, report: CycleReport
 ) -> None:
+    db = services.db
+    steps: list[tuple[str, Callable[[], FeedResult]]] = [
+        *((f.name, partial(run_feed, db, _context(services, site, whmcs, now), f)) for f in FEEDS),
+        (OVERDUE_FEED, partial(run_overdue, db, _context(services, site, whmcs, now))),
+        *(
+            (name, partial(_reconcile, services, site, whmcs, now, name, check))
+            for name, check in reconcile.CHECKS
+        ),
+    ]
+    for name, step in steps:
+        _run_step(report, site, name, step)
+
+
+def _run_step(report: CycleReport, site: str, name: str, step: Callable[[], FeedResult]) -> None:
+    """Run one step; a query error (missing table, column or grant) skips that step alone.
+
+    MySQL reports a missing grant as an OperationalError, the class of a lost server: caught
+    higher up, it would pass for an outage and stop the whole cycle.
+    """
     import pymysql  # loaded by the open connection already
 
-    db = services.db
-    for feed in FEEDS:
-        ctx = _context(services, site, whmcs, now)
-        try:
-            report.feeds.append(run_feed(db, ctx, feed))
-        except pymysql.err.MySQLError as exc:
-            if exc.args and exc.args[0] in QUERY_ERROR_CODES:
-                report.feed_errors[feed.name] = str(exc.args[1] if len(exc.args) > 1 else exc)
-                log.warning("site %s: feed %s skipped: %s", site, feed.name, exc)
-                continue
+    try:
+        report.feeds.append(step())
+    except pymysql.err.MySQLError as exc:
+        if not (exc.args and exc.args[0] in QUERY_ERROR_CODES):
             raise
-    report.feeds.append(run_overdue(db, _context(services, site, whmcs, now)))
-    report.feeds.append(_reconcile(services, site, whmcs, now))
+        report.feed_errors[name] = str(exc.args[1] if len(exc.args) > 1 else exc)
+        log.warning("site %s: %s skipped: %s", site, name, exc)
 
 
-def _reconcile(services: Services, site: str, whmcs: Connection, now: datetime) -> FeedResult:
+def _reconcile(
+    services: Services,
+    site: str,
+    whmcs: Connection,
+    now: datetime,
+    name: str,
+    check: reconcile.Check,
+) -> FeedResult:
+    """One reconciliation check; they share one state row, each under its own keys."""
     ctx = _context(services, site, whmcs, now)
     with services.db.read() as conn:
         ctx.state = get_state(conn, site, RECONCILE_KEY)
-    events: list[Event] = [
-        *reconcile.silent_forwarder(services.db, ctx),
-        *reconcile.missing_heartbeat(services.db, ctx),
-    ]
+    events = check(services.db, ctx)
     with services.db.write() as conn:
         inserted = insert_events(conn, events)
         set_state(conn, site, RECONCILE_KEY, ctx.state, now)
-    return FeedResult("reconcile", rows=0, events=len(inserted))
+    return FeedResult(name, events=len(inserted))
 
 
 def record_outage(

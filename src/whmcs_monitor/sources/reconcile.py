@@ -10,6 +10,7 @@ stopped gives ``forwarder.heartbeat_missing``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,3 +98,12 @@ def missing_heartbeat(db: Database, ctx: Context) -> list[Event]:
     data = {"since": iso(at), "minutes_silent": int(quiet / timedelta(minutes=1))}
     key = f"heartbeat_missing:{event_id}"
     return [ctx.event("forwarder.heartbeat_missing", key, data, severity="critical")]
+
+
+Check = Callable[[Database, Context], list[Event]]
+
+# Each check is a separate step of the cycle, so a missing grant on one table skips only that one.
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("reconcile_payments", silent_forwarder),
+    ("reconcile_heartbeat", missing_heartbeat),
+)

@@ -27,14 +27,23 @@ def polled_sites(services: Services) -> list[SiteConfig]:
 
 
 def poll_all(services: Services) -> list[CycleReport]:
-    """One cycle for every site: by SQL where the database is configured, else by API."""
-    reports = []
-    for site in polled_sites(services):
+    """One cycle for every site."""
+    return [poll_one(services, site) for site in polled_sites(services)]
+
+
+def poll_one(services: Services, site: SiteConfig, *, force: bool = False) -> CycleReport:
+    """One cycle by SQL where the database is configured, else by API.
+
+    An unexpected error ends this site's cycle only: the other sites are still polled.
+    """
+    try:
         if site.database:
-            reports.append(poll_site(services, site))
-        else:
-            reports.append(poll_api_site(services, site))
-    return reports
+            return poll_site(services, site, force=force)
+        return poll_api_site(services, site, force=force)
+    except Exception as exc:
+        log.exception("site %s: poll cycle failed", site.id)
+        error = f"the poll cycle failed ({type(exc).__name__}: {exc}); the service log has details"
+        return CycleReport(site=site.id, ok=False, error=error)
 
 
 def read_only_report(services: Services, site: SiteConfig) -> ReadOnlyReport:
