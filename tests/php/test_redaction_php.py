@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from php_support import (
+    HARNESS_DIR,
     MODULE_DIR,
     StubCollector,
     all_files_text,
@@ -17,6 +19,8 @@ from php_support import (
     spool_events,
 )
 from scenarios import SECRETS, SHAPES, vars_for
+
+from whmcs_monitor.events.redact import redact
 
 SECRET_VALUES = [*SECRETS.values(), SECRETS["card_spaced"].replace(" ", "")]
 
@@ -223,6 +227,10 @@ def test_catalog_sensitive_paths_and_keep_lists_apply(
         pytest.param("order 4111111111111111 ok", True, id="visa-plain"),
         pytest.param("4111-1111-1111-1111", True, id="visa-dashes"),
         pytest.param("amex 3782 822463 10005", True, id="amex-grouped"),
+        pytest.param("card 4111 1111 1111 1111 12/25 cvv 123", True, id="expiry-after"),
+        pytest.param("card: 5500 0055 5555 5559 123", True, id="cvv-after"),
+        pytest.param("qty 2 4111111111111111", True, id="digit-before"),
+        pytest.param("5500-0055-5555-5559 exp 0927", True, id="dashes-then-expiry"),
         pytest.param("ref 4111111111111112", False, id="not-luhn-valid"),
         pytest.param("phone +44 20 7946 0958", False, id="phone-number"),
         pytest.param("invoice 1001 total 25.00", False, id="short-numbers"),
@@ -236,7 +244,9 @@ def test_card_numbers_are_redacted_only_when_luhn_valid(
     )
     message = events["TicketOpen"]["vars"]["message"]
     assert ("[REDACTED:card]" in message) is redacted
-    if not redacted:
+    if redacted:
+        assert not any(card in message for card in ("1111 1111", "5555 5559", "111111111111"))
+    else:
         assert message == text
 
 
@@ -255,3 +265,86 @@ def test_an_oversized_event_is_capped_but_keeps_its_ids(
     assert len(json.dumps(event)) <= 8192 + 200
     assert event["vars"]["_truncated"] is True
     assert event["vars"]["ticketid"] == 9
+
+
+# Inputs on which the module (PHP, before anything leaves the WHMCS host) and the service
+# (Python, before anything is stored) must redact alike: key spellings, card numbers written
+# next to other digits or sent as JSON numbers, private keys.
+PARITY_CASES = [
+    pytest.param(
+        {
+            "smtp_password": "p1",
+            "FTPBackupPassword": "p2",
+            "client_secret": "p3",
+            "totp_secret": "p4",
+            "api-key": "p5",
+            "X-Api-Key": "p6",
+            "API_KEY": "p7",
+            "Card-Holder": "p8",
+            "password": None,
+            "secret": "",
+            "note": "fine",
+            "invoiceid": 1042,
+        },
+        id="key-spellings",
+    ),
+    pytest.param(
+        {"4111111111111111": "a card as a key", "card 4111 1111 1111 1111 exp": 1},
+        id="cards-in-keys",
+    ),
+    pytest.param("card 4111 1111 1111 1111 12/25 cvv 123", id="expiry-after"),
+    pytest.param("card: 5500 0055 5555 5559 123", id="cvv-after"),
+    pytest.param("qty 2 4111111111111111", id="digit-before"),
+    pytest.param("5500-0055-5555-5559 exp 0927", id="dashes-then-expiry"),
+    pytest.param("amex 3782 822463 10005 and 4111-1111-1111-1111", id="two-groupings"),
+    pytest.param("mixed 4111 1111-1111 1111", id="mixed-separators"),
+    pytest.param("short groups 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", id="one-digit-groups"),
+    pytest.param("ref 4111111111111112, phone +44 20 7946 0958, invoice 1001", id="no-card"),
+    pytest.param("two 4111111111111111 5500005555555559 together", id="adjacent-cards"),
+    pytest.param("thirty 411111111111111141111111111111114", id="too-long"),
+    pytest.param(
+        [4111111111111111, -4111111111111111, 4111111111111112, 5500005555555559.0, 42, 25.5],
+        id="numbers",
+    ),
+    pytest.param([1234567890123, 1e12, 79927398713, 4111111111111111.5], id="other-numbers"),
+    pytest.param(
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nabc\n-----END PGP PRIVATE KEY BLOCK----- after",
+        id="pgp-block",
+    ),
+    pytest.param("x -----BEGIN PRIVATE KEY-----unterminated", id="unterminated-pem"),
+]
+
+PHP_MARKERS = ("[REDACTED:card]", "[REDACTED:private-key]", "[REDACTED]")
+
+
+@pytest.mark.parametrize("case", PARITY_CASES)
+def test_the_module_and_the_service_redact_alike(php: str, tmp_path: Path, case: Any) -> None:
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps([case]))
+    proc = subprocess.run(
+        [php, str(HARNESS_DIR / "redact_probe.php"), str(MODULE_DIR), str(cases)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stderr == ""
+    text = proc.stdout
+    for marker in PHP_MARKERS:  # the module's markers say what was removed; compare the rest
+        text = text.replace(marker, "[redacted]")
+    assert json.loads(text) == [redact(case)]
+
+
+def test_secret_keys_are_found_in_any_spelling(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    settings = {"api-key": "HYPHEN-APIKEY-77", "X-Api-Key": "HDR-APIKEY-88"}
+    settings |= {"smtp_password": "Smtp-Pw-1", "FTPBackupPassword": "Ftp-Pw-2"}
+    settings |= {"client_secret": "Cli-Sec-3", "totp_secret": "Totp-Sec-4", "hostname": "h1"}
+    events = events_for(
+        php,
+        stub_collector,
+        tmp_path,
+        [{"hook": "AddonConfigSave", "vars": {"module": "x", "settings": settings}}],
+    )
+    saved = events["AddonConfigSave"]["vars"]["settings"]
+    assert saved == {key: "[REDACTED]" for key in settings} | {"hostname": "h1"}

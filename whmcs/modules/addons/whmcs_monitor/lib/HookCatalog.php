@@ -18,7 +18,7 @@ final class HookCatalog
     /** @var array<string, array{hook: string, kind: string, category: string, sensitive: string[], keep: array<string, string[]>, opt_in: bool}> hook => entry */
     public $hooks;
 
-    /** @var array{keys: string[], key_prefixes: string[]} */
+    /** @var array{keys: string[], key_prefixes: string[], key_fragments: string[]} */
     public $redaction;
 
     /**
@@ -28,10 +28,10 @@ final class HookCatalog
     {
         $this->version = isset($document['catalog_version']) ? (int) $document['catalog_version'] : 0;
         $redaction = isset($document['redaction']) && is_array($document['redaction']) ? $document['redaction'] : array();
-        $this->redaction = array(
-            'keys' => isset($redaction['keys']) ? array_map('strval', (array) $redaction['keys']) : array(),
-            'key_prefixes' => isset($redaction['key_prefixes']) ? array_map('strval', (array) $redaction['key_prefixes']) : array(),
-        );
+        $this->redaction = array();
+        foreach (array('keys', 'key_prefixes', 'key_fragments') as $list) {
+            $this->redaction[$list] = isset($redaction[$list]) ? array_map('strval', (array) $redaction[$list]) : array();
+        }
         $this->hooks = array();
         $entries = isset($document['hooks']) && is_array($document['hooks']) ? $document['hooks'] : array();
         foreach ($entries as $entry) {
