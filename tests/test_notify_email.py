@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import ssl
 from collections.abc import Iterator
 from datetime import timedelta
@@ -139,3 +140,32 @@ def test_an_alert_mail_through_the_outbox_leaves_no_password_in_the_store(
     text = stored_text(db)
     assert "refused the login" in text
     assert PASSWORD not in text
+
+
+def test_a_summary_with_line_breaks_is_mailed_with_a_one_line_subject(
+    database_url: str, db: Database, tmp_path: Path, plain_server: SmtpServer
+) -> None:
+    """A module's failureResponseMessage often holds CR/LF; a header must not (ValueError)."""
+    mail = {"name": "mail", "email": _config(plain_server.port).model_dump(by_alias=True)}
+    mail["email"]["password"] = PASSWORD
+    rules = "rules: [{name: module, match: {kinds: [module.create_failed]}, severity: error}]"
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        rules,
+        receivers=[mail],
+        route={"receiver": "mail", "group_wait": "0s"},
+    )
+    data = {
+        "serviceid": 7,
+        "params": {"serverhostname": "web1", "serviceid": 7, "domain": "x.com"},
+        "failureResponseMessage": "failed:\r\nquota exceeded\n",
+    }
+    store_events(db, ("module.create_failed", data, T0))
+    engine.step(now=T0)
+    assert engine.deliver() == 1
+    (raw,) = plain_server.mailbox.messages
+    subject = email.message_from_bytes(raw, policy=email.policy.default)["Subject"]  # unfolded
+    assert subject.endswith("on web1: failed: quota exceeded")
+    assert [r["state"] for r in outbox_rows(db)] == ["delivered"]

@@ -338,3 +338,28 @@ def test_a_failing_group_waits_without_holding_up_the_other_groups(
     engine.deliver(now=utcnow() + timedelta(hours=1))  # past the backoff
     order = [post.json()["alerts"][0]["summary"] for post in receiver.received]
     assert order[3:] == ["alert 10", "alert 11"]
+
+
+def test_a_message_that_fails_unexpectedly_is_retried_and_dead_lettered_not_stuck(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """Not only DeliveryError: any failure to build or send one message is that message's
+    failure, logged and retried, and the rest of the pass goes on."""
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", max_attempts=2)
+    hook = engine.settings.alerting.receivers[0]
+    with db.write() as conn:
+        broken = outbox.outbox_row(
+            hook, group_key="a", reason="test", payload={"severity": "error"}, now=utcnow()
+        )
+        outbox.enqueue(conn, [broken])
+        _queue(conn, hook, "b", 1)
+    assert engine.deliver() == 1
+    rows = {r["group_key"]: r for r in outbox_rows(db)}
+    assert (rows["a"]["state"], rows["a"]["attempts"]) == ("pending", 1)
+    assert rows["a"]["last_error"].endswith("could not be built or sent (KeyError in templates.py)")
+    assert rows["b"]["state"] == "delivered"
+    engine.deliver(now=utcnow() + timedelta(hours=1))
+    assert outbox_rows(db)[0]["state"] == "dead"
+    engine.step(now=T0 + timedelta(minutes=1))
+    dead = alert_rows(db, rule="notification-dead-letter")
+    assert [(a["labels"]["receiver"], a["state"]) for a in dead] == [("hook", "firing")]

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from whmcs_monitor.notify.errors import DeliveryError
-from whmcs_monitor.notify.message import Message
+from whmcs_monitor.notify.message import Message, one_line
 
 
 class EmailConfig(BaseModel):
@@ -54,7 +54,7 @@ class EmailChannel:
 
     def _build(self, message: Message, delivery_id: str) -> EmailMessage:
         mail = EmailMessage()
-        mail["Subject"] = message.title
+        mail["Subject"] = one_line(message.title)  # not every Message comes from render()
         mail["From"] = self.config.sender
         mail["To"] = ", ".join(self.config.to)
         mail["X-WHMCS-Monitor-Delivery"] = delivery_id

@@ -15,3 +15,12 @@ class Message:
     html: str
     document: dict[str, Any]
     severity: str = "warning"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace, line breaks included, made one space.
+
+    Titles come from event summaries, which quote WHMCS and module answers that often hold CR/LF;
+    a title becomes a mail Subject, where a line break is refused (it would start a new header).
+    """
+    return " ".join(text.split())

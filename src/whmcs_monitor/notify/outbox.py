@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import random
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -272,13 +274,31 @@ def _send_in_order(
         started = time.monotonic()
         try:
             channel.send(render(receiver, payloads), delivery_id="-".join(str(r.id) for r in group))
-        except DeliveryError as exc:
+        except Exception as raised:
+            exc = _as_delivery_error(channel, raised)
             dead = exc.permanent or group[0].attempts + 1 >= receiver.max_attempts
             outcome = "dead" if dead else "retry"
             attempts.append(Attempt(group, outcome, utcnow(), _ms(started), exc.status, str(exc)))
             return attempts, [row for later in messages[index + 1 :] for row in later]
         attempts.append(Attempt(group, "delivered", utcnow(), _ms(started)))
     return attempts, []
+
+
+def _as_delivery_error(channel: Channel, exc: Exception) -> DeliveryError:
+    """A channel's refusal as it is; anything else as a temporary failure of this one message.
+
+    Anything else is a message that could not be built (a template error) or that the channel
+    could not encode. Letting it escape would end the pass with every claimed row left in
+    ``sending``; as a failure it is logged, retried and finally dead-lettered like any other.
+    Only the exception's type and where it was raised are kept: its text may quote a secret.
+    """
+    if isinstance(exc, DeliveryError):
+        return exc
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" in {Path(frames[-1].filename).name}" if frames else ""
+    error = f"{channel.describe()}: the message could not be built or sent ({type(exc).__name__}{where})"
+    log.warning("%s; it will be retried", error)
+    return DeliveryError(error, permanent=False)
 
 
 def _ms(started: float) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from whmcs_monitor.notify.message import Message
+from whmcs_monitor.notify.message import Message, one_line
 from whmcs_monitor.notify.outbox import max_severity
 from whmcs_monitor.notify.receivers import ReceiverConfig
 
@@ -47,7 +47,7 @@ def _title(payloads: Sequence[dict[str, Any]]) -> str:
 
 def render(receiver: ReceiverConfig, payloads: Sequence[dict[str, Any]]) -> Message:
     """One message for one payload, or a digest of several (a burst coalesced into one)."""
-    title = _title(payloads)
+    title = one_line(_title(payloads))
     context = {"title": title, "payloads": payloads, "receiver": receiver.name}
     document: dict[str, Any] = (
         dict(payloads[0])
