@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -70,6 +71,18 @@ def _list(
     }
 
 
+def _invoice(invoice_id: int, *, due_days_ago: int) -> dict[str, Any]:
+    return {
+        "id": invoice_id,
+        "userid": 3,
+        "invoicenum": "",
+        "duedate": _day(-due_days_ago),
+        "total": "30.00",
+        "status": "Unpaid",
+        "paymentmethod": "stripe",
+    }
+
+
 def whmcs_answers(form: dict[str, str]) -> tuple[int, Any]:
     action = form["action"]
     if action == "WhmcsDetails":
@@ -101,18 +114,7 @@ def whmcs_answers(form: dict[str, str]) -> tuple[int, Any]:
         return 200, _list(form, "activity", "entry", entries)
     if action == "GetInvoices":
         assert form["status"] == "Overdue"
-        invoices = [
-            {
-                "id": 71,
-                "userid": 3,
-                "invoicenum": "",
-                "duedate": _day(-15),
-                "total": "30.00",
-                "status": "Unpaid",
-                "paymentmethod": "stripe",
-            }
-        ]
-        return 200, _list(form, "invoices", "invoice", invoices)
+        return 200, _list(form, "invoices", "invoice", [_invoice(71, due_days_ago=15)])
     if action == "GetModuleQueue":
         return 200, {
             "result": "success",
@@ -208,17 +210,25 @@ def whmcs_answers(form: dict[str, str]) -> tuple[int, Any]:
     return 200, {"result": "error", "message": f"Command Not Found: {action}"}
 
 
-@pytest.fixture
-def api_services(database_url: str) -> Iterator[Services]:
+@contextmanager
+def _services(database_url: str, start_at: str) -> Iterator[Services]:
     api = {"url": API.url, "identifier": API.identifier, "secret": API.secret.get_secret_value()}
     settings = make_settings(
         database_url,
         sites=[{"id": SITE_ID, "secret": SITE_SECRET, "api": api}],
-        poller={"start_at": "beginning"},
+        poller={"start_at": start_at},
     )
     services = Services.open(settings)
-    yield services
-    services.db.dispose()
+    try:
+        yield services
+    finally:
+        services.db.dispose()
+
+
+@pytest.fixture
+def api_services(database_url: str) -> Iterator[Services]:
+    with _services(database_url, "beginning") as services:
+        yield services
 
 
 def _events(services: Services, *kinds: str) -> list[dict[str, Any]]:
@@ -329,3 +339,25 @@ def test_unreachable_or_non_json_answers_name_the_problem() -> None:
         pytest.raises(WhmcsApiError, match="WHMCS URL"),
     ):
         api.call("GetStats")
+
+
+def test_starting_at_the_end_reports_invoices_as_they_age_not_the_old_backlog(
+    database_url: str,
+) -> None:
+    invoices = [_invoice(71, due_days_ago=200)]
+
+    def answers(form: dict[str, str]) -> tuple[int, Any]:
+        if form["action"] == "GetInvoices":
+            return 200, _list(form, "invoices", "invoice", invoices)
+        return whmcs_answers(form)
+
+    fake = FakeWhmcs(answers)
+    with _services(database_url, "end") as services:
+        site = services.settings.sites[0]
+        assert poll_api_site(services, site, transport=fake.transport()).ok
+        assert poll_api_site(services, site, transport=fake.transport()).ok
+        assert _events(services, "invoice.overdue") == []
+        invoices.append(_invoice(72, due_days_ago=1))
+        assert poll_api_site(services, site, transport=fake.transport()).ok
+        (overdue,) = _events(services, "invoice.overdue")
+        assert overdue["id"] == "poll:tblinvoices:72:overdue:1"

@@ -462,3 +462,29 @@ def test_task_queue_and_error_log_timestamps_are_read_in_the_whmcs_zone(
         assert _one(h, "module.queue_item_stuck")["occurred_at"] == stamp
         stamp = (now - timedelta(minutes=4)).isoformat().replace("+00:00", "Z")
         assert _one(h, "system.error_logged")["occurred_at"] == stamp
+
+
+def test_starting_at_the_end_reports_domain_statuses_that_change_later_not_old_ones(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    with custom_harness(database_url, whmcs_db, start_at="end") as h:
+        for n, status in enumerate(("Expired", "Expired", "Active")):
+            h.whmcs.insert(
+                "tbldomains",
+                userid=4,
+                type="Register",
+                domain=f"d{n}.example",
+                registrar="enom",
+                status=status,
+                expirydate=_today(-2000 + n) if status == "Expired" else _today(200),
+                registrationdate=_today(-3000),
+            )
+        assert h.cycle().ok
+        assert h.cycle().ok
+        assert h.events("domain.expired") == []
+        h.whmcs.execute(
+            "UPDATE tbldomains SET status='Grace', expirydate=%s WHERE id=3", (_today(-1),)
+        )
+        assert h.cycle().ok
+        assert _one(h, "domain.entered_grace")["payload"]["domain"] == "d2.example"
+        assert h.events("domain.expired") == []

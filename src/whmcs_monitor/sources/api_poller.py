@@ -24,6 +24,7 @@ from whmcs_monitor.sources.derive import (
     activity,
     automation,
     billing,
+    new_condition,
     queues,
     tickets,
 )
@@ -98,6 +99,7 @@ def _run(services: Services, site: str, now: datetime, name: str, step: Any) -> 
     with services.db.read() as conn:
         ctx.state = get_state(conn, site, key)
     derived, rows = step(ctx)
+    ctx.state["learned"] = True  # a step reads its whole list: one cycle is one full pass
     with services.db.write() as conn:
         inserted = insert_events(conn, derived.events)
         set_state(conn, site, key, ctx.state, now)
@@ -127,18 +129,25 @@ def _activity(ctx: Context, api: WhmcsApi) -> tuple[Derived, int]:
 
 
 def _overdue(ctx: Context, api: WhmcsApi) -> tuple[Derived, int]:
+    """Each overdue invoice once per aging bucket it reaches while the monitor watches."""
     invoices = api.overdue_invoices()
     out = Derived()
-    buckets = sorted(ctx.config.thresholds.invoice_age_buckets_days)
     for invoice in invoices:
-        due: date | None = as_date(invoice.get("duedate"))
-        if due is None:
-            continue
-        days = (ctx.today - due).days
-        crossed = [b for b in buckets if b <= days]
-        if crossed:
-            out.events += billing.overdue_invoice(ctx, invoice, crossed[-1]).events
+        bucket = _age_bucket(ctx, as_date(invoice.get("duedate")))
+        invoice_id = as_int(invoice.get("id")) or 0
+        if bucket is not None and new_condition(ctx, invoice_id, f"{bucket}d+"):
+            out.events += billing.overdue_invoice(ctx, invoice, bucket).events
     return out, len(invoices)
+
+
+def _age_bucket(ctx: Context, due: date | None) -> int | None:
+    """The highest aging bucket (days overdue) an invoice due on ``due`` has reached."""
+    if due is None:
+        return None
+    days = (ctx.today - due).days
+    return max(
+        (b for b in ctx.config.thresholds.invoice_age_buckets_days if b <= days), default=None
+    )
 
 
 def _module_queue(ctx: Context, api: WhmcsApi) -> tuple[Derived, int]:

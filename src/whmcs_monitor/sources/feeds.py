@@ -72,6 +72,7 @@ FEEDS: tuple[Feed, ...] = (
         domain_derive.domains,
         mode="sweep",
         params={"statuses": queries.WATCHED_DOMAIN_STATUSES},
+        stateful=True,
     ),
     Feed(
         "tickets",

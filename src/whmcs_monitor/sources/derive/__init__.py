@@ -76,6 +76,28 @@ class Derived:
         self.open_ids.add(row_id)
 
 
+def new_condition(ctx: Context, row_id: int, condition: str | None) -> bool:
+    """Whether a row's ``condition`` (None: it has none now) arose while the monitor watched.
+
+    With ``start_at: end`` the first full pass (until the feed state says ``learned``) only
+    records each row's condition in the state's ``baseline``, so installing the monitor does not
+    report, say, domains that expired years ago as news. Later, a row still in its recorded
+    condition stays quiet; once it changes, the row leaves the baseline and is reported.
+    """
+    if ctx.config.start_at == "beginning":
+        return condition is not None
+    baseline: dict[str, str] = ctx.state.setdefault("baseline", {})
+    key = str(row_id)
+    if not ctx.state.get("learned"):
+        if condition is not None:
+            baseline[key] = condition
+        return False
+    if condition is not None and baseline.get(key) == condition:
+        return False
+    baseline.pop(key, None)
+    return condition is not None
+
+
 def iso(moment: datetime | date | None) -> str | None:
     if moment is None:
         return None

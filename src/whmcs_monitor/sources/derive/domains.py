@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from whmcs_monitor.sources.derive import Context, Derived
+from whmcs_monitor.sources.derive import Context, Derived, new_condition
 from whmcs_monitor.sources.whmcs_db import Row, as_date, as_int, as_text
 
 _STATUS_KINDS = {
@@ -13,6 +13,11 @@ _STATUS_KINDS = {
 
 
 def domains(ctx: Context, rows: list[Row]) -> Derived:
+    """Expiry warnings, status changes and slow transfers.
+
+    A status (Grace, Redemption, Expired) is reported only when it is new (``new_condition``);
+    expiry warnings and slow transfers are reported as found, since they still call for action.
+    """
     out = Derived()
     thresholds = sorted(ctx.config.thresholds.domain_expiry_days)
     for row in rows:
@@ -27,7 +32,7 @@ def domains(ctx: Context, rows: list[Row]) -> Derived:
             "status": status,
             "expirydate": expiry.isoformat() if expiry else None,
         }
-        if status in _STATUS_KINDS:
+        if new_condition(ctx, row_id, status if status in _STATUS_KINDS else None):
             key = f"tbldomains:{row_id}:{status.lower()}:{data['expirydate']}"
             out.events.append(ctx.event(_STATUS_KINDS[status], key, data))
         elif status == "Active" and expiry is not None:
