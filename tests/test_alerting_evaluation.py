@@ -7,7 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from alerting_fixtures import T0, alert_rows, engine_with_rules, store_events
+from alerting_fixtures import T0, alert_rows, alert_settings, engine_with_rules, store_events
+from whmcs_monitor.alerting.engine import Engine
 from whmcs_monitor.alerting.tables import alert_history
 from whmcs_monitor.store import metrics
 from whmcs_monitor.store.db import Database
@@ -209,3 +210,87 @@ def test_an_event_alert_resolves_after_its_resolve_timeout_and_keeps_its_history
         "resolved",
         "no new event for 30m",
     )
+
+
+def _default_pack_engine(database_url: str, db: Database) -> Engine:
+    return Engine(
+        alert_settings(
+            database_url,
+            receivers=[{"name": "ops", "webhook": {"url": "http://127.0.0.1:9/hook"}}],
+            route={"receiver": "ops", "group_wait": "0s"},
+        ),
+        db,
+    )
+
+
+def _check_event(check: str, target: str, **data: str) -> dict[str, str]:
+    """The payload a check stores (checks/recording.py): its name, target and the down labels."""
+    return {"check": check, "target": target, "message": "connect timeout", **data}
+
+
+def test_default_check_rules_stay_open_while_down_and_resolve_on_the_checks_up_event(
+    database_url: str, db: Database
+) -> None:
+    engine = _default_pack_engine(database_url, db)
+    web1 = ("web1-api", "https://web1.example.com:2087")
+    stripe = ("stripe", "https://api.stripe.com")
+    store_events(
+        db,
+        ("dependency.server_api_down", _check_event(*web1, server="web1.example.com"), T0),
+        ("check.down", _check_event(*stripe), T0),
+        ("dependency.gateway_down", _check_event(*stripe, gateway="stripe"), T0),
+    )
+    engine.step(now=T0)
+    engine.step(now=T0 + timedelta(hours=3))  # past every timeout: checks say "down" only once
+    failure = {
+        "serviceid": 7,
+        "params": {"serverhostname": "web1.example.com", "moduletype": "cpanel", "serviceid": 7},
+    }
+    store_events(db, ("module.create_failed", failure, T0 + timedelta(hours=3, minutes=1)))
+    engine.step(now=T0 + timedelta(hours=3, minutes=1))
+    by_rule = {a["rule"]: a for a in alert_rows(db) if a["rule"] != "cron-not-running"}
+    assert {r: a["state"] for r, a in by_rule.items()} == {
+        "server-api-down": "firing",
+        "check-down": "firing",
+        "gateway-api-down": "firing",
+        "module-command-failed": "firing",
+    }
+    assert by_rule["module-command-failed"]["suppressed"].startswith(
+        "inhibited by alert 1 (server-api-down)"
+    )
+    up = T0 + timedelta(hours=4)
+    store_events(
+        db,
+        ("check.up", {"check": web1[0], "target": web1[1], "down_for": "4h"}, up),
+        ("check.up", {"check": stripe[0], "target": stripe[1], "down_for": "4h"}, up),
+    )
+    engine.step(now=up)
+    states = {a["rule"]: a["state"] for a in alert_rows(db)}
+    assert states["server-api-down"] == states["check-down"] == "resolved"
+    assert states["gateway-api-down"] == "resolved"
+
+
+def test_a_clearing_event_resolves_only_alerts_that_agree_on_the_labels_it_carries(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(
+        database_url,
+        db,
+        tmp_path / "r.yaml",
+        """
+rules:
+  - name: server-down
+    match: {kinds: [dependency.server_api_down]}
+    resolve_on: {kinds: [check.up]}
+    group_by: [server, payload.check]
+""",
+    )
+    store_events(
+        db,
+        ("dependency.server_api_down", _check_event("web1", "https://w1", server="web1"), T0),
+        ("dependency.server_api_down", _check_event("web2", "https://w2", server="web2"), T0),
+        ("check.up", {"check": "web1", "target": "https://w1"}, T0 + timedelta(minutes=5)),
+    )
+    engine.step(now=T0 + timedelta(minutes=5))
+    states = {a["labels"]["server"]: a["state"] for a in alert_rows(db)}
+    assert states == {"web1": "resolved", "web2": "firing"}

@@ -165,10 +165,7 @@ class Evaluator:
                 if rule.resolve_on is not None and event_matches(rule.resolve_on, event):
                     state.fire(conn, pending)
                     pending.clear()
-                    fp = state.fingerprint(rule.name, event["site"], group_labels(rule, event))
-                    state.resolve_fingerprint(
-                        conn, fp, at=at, reason=f"{event['kind']}: {event['summary']}"
-                    )
+                    self._clear(conn, rule, event, at)
                 if (
                     rule.match is None
                     or rule.type == "metric"
@@ -183,6 +180,26 @@ class Evaluator:
                     pending.append(firing)
         state.fire(conn, pending)
         arrivals.write(conn)
+
+    def _clear(self, conn: Connection, rule: Rule, event: Mapping[str, Any], at: datetime) -> None:
+        """Resolve what a clearing event clears: the open alerts of its rule and site that agree
+        with it on every group label it carries.
+
+        A clearing event may carry fewer of the group labels than the event that fired: check.up
+        knows the check and its target, not the provisioning server that dependency.server_api_down
+        names, so ``server-api-down`` groups by both and is cleared by its check's check.up. An
+        event that carries all of them, or none, clears the one alert of its own fingerprint.
+        """
+        group = group_labels(rule, event)
+        carried = {k: v for k, v in group.items() if v}
+        reason = f"{event['kind']}: {event['summary']}"
+        if len(carried) in (0, len(group)):
+            fp = state.fingerprint(rule.name, event["site"], group)
+            state.resolve_fingerprint(conn, fp, at=at, reason=reason)
+            return
+        for row in self._open(conn, rule.name, site=event["site"]):
+            if all(row.labels.get(k) == v for k, v in carried.items()):
+                state.resolve(conn, row.id, at=at, actor="rule", reason=reason)
 
     def _on_match(
         self, conn: Connection, rule: Rule, event: Mapping[str, Any], at: datetime
@@ -251,17 +268,31 @@ class Evaluator:
         horizon = max((r.count.window for r in self.rules.rules if r.count), default=timedelta(0))
         conn.execute(rule_hits.delete().where(rule_hits.c.at < now - horizon - timedelta(hours=1)))
 
-    def _open(self, conn: Connection, rule: str) -> list[sa.Row[Any]]:
-        return list(
-            conn.execute(
-                sa.select(alerts).where(
-                    alerts.c.rule == rule, alerts.c.state.in_(state.OPEN_STATES)
-                )
-            )
+    @staticmethod
+    def _open(conn: Connection, rule: str, *, site: str | None = None) -> list[sa.Row[Any]]:
+        query = sa.select(alerts).where(
+            alerts.c.rule == rule, alerts.c.state.in_(state.OPEN_STATES)
         )
+        if site is not None:
+            query = query.where(alerts.c.site == site)
+        return list(conn.execute(query))
+
+    def timeout(self, rule: Rule) -> timedelta | None:
+        """How long an event alert stays open without a new matching event.
+
+        ``None`` for a rule with ``resolve_on`` and no ``resolve_after``: only its clearing event
+        closes it. Checks send check.down and dependency.*_down once per outage, not while it
+        lasts, so a timeout would report "resolved" while the thing is still down (and end the
+        inhibition it drives).
+        """
+        if rule.resolve_after is not None:
+            return rule.resolve_after
+        return None if rule.resolve_on is not None else self.resolve_timeout
 
     def _expire_events(self, conn: Connection, rule: Rule, now: datetime) -> None:
-        quiet = rule.resolve_after or self.resolve_timeout
+        quiet = self.timeout(rule)
+        if quiet is None:
+            return
         expired = conn.execute(
             sa.select(alerts.c.id).where(
                 alerts.c.rule == rule.name,
