@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-from support import Collector
+from support import Collector, batch_body, event, make_settings, signed_headers
+from whmcs_monitor.bootstrap import settle_demo
 from whmcs_monitor.catalog import load_catalog
-from whmcs_monitor.config import parse_settings
+from whmcs_monitor.config import Settings, parse_settings
 from whmcs_monitor.demo.scenarios import Business, hosting_order
-from whmcs_monitor.demo.simulator import Simulator, Target
+from whmcs_monitor.demo.simulator import DemoSiteRefused, Simulator, Target
+from whmcs_monitor.errors import ConfigError
+from whmcs_monitor.web.app import create_app
+
+DEMO_SECRET = "d" * 40
 
 
 def test_the_simulator_fills_many_categories_through_real_ingest(collector: Collector) -> None:
@@ -43,3 +50,63 @@ def test_demo_settings_need_a_secret() -> None:
     settings = parse_settings({"demo": {"enabled": "on"}}, environ={})
     with pytest.raises(ValueError, match=r"demo\.secret is not set"):
         Target.from_settings(settings)
+
+
+def test_a_short_demo_secret_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"demo": {"secret": "x"}}, environ={})
+    assert info.value.problems == ["demo.secret: must be at least 32 characters"]
+
+
+def _demo_post_status(settings: Settings) -> int:
+    body = batch_body([event("InvoicePaid")])
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/api/v1/ingest",
+            content=body,
+            headers=signed_headers(body, site="demo", secret=DEMO_SECRET),
+        )
+    return response.status_code
+
+
+def _demo_settings(tmp_path: Path, **overrides: object) -> Settings:
+    return make_settings(
+        f"sqlite:///{tmp_path / 'monitor.db'}",
+        demo={"enabled": "auto", "secret": DEMO_SECRET},
+        **overrides,
+    )
+
+
+def test_the_demo_site_is_refused_once_a_real_whmcs_is_connected(tmp_path: Path) -> None:
+    settings = _demo_settings(
+        tmp_path,
+        sites=[
+            {
+                "id": "main",
+                "secret": "s" * 40,
+                "database": {"name": "whmcs", "user": "monitor"},
+            }
+        ],
+    )
+    assert settle_demo(settings, allowed=True, has_real_events=False) is False
+    assert _demo_post_status(settings) == 401
+
+
+def test_the_demo_site_is_refused_under_no_demo(tmp_path: Path) -> None:
+    settings = _demo_settings(tmp_path)
+    assert settle_demo(settings, allowed=False, has_real_events=False) is False
+    assert _demo_post_status(settings) == 401
+
+
+def test_the_demo_site_is_accepted_while_the_simulator_runs(tmp_path: Path) -> None:
+    settings = _demo_settings(tmp_path)
+    assert settle_demo(settings, allowed=True, has_real_events=False) is True
+    assert _demo_post_status(settings) == 202
+
+
+def test_the_demo_command_says_why_a_monitor_refuses_it(collector: Collector) -> None:
+    simulator = Simulator(
+        Target(collector.url, "demo", DEMO_SECRET.encode()), events_per_minute=6000, seed=1
+    )
+    with pytest.raises(DemoSiteRefused, match=r"refused the demo site \(401\)"):
+        asyncio.run(simulator.run(max_events=1, duration=10))

@@ -71,6 +71,17 @@ def initialize(config_path: Path, *, admin_username: str = "admin") -> InitRepor
     )
 
 
+def settle_demo(settings: Settings, *, allowed: bool, has_real_events: bool) -> bool:
+    """Decide whether this process runs the simulator, and write the answer to ``demo.enabled``.
+
+    Ingest accepts the demo site only while ``demo.enabled`` is ``on``, so once a real WHMCS is
+    connected (or ``--no-demo`` is given) the demo secret opens nothing.
+    """
+    running = allowed and demo_wanted(settings, has_real_events=has_real_events)
+    settings.demo.enabled = "on" if running else "off"
+    return running
+
+
 def demo_wanted(settings: Settings, *, has_real_events: bool) -> bool:
     """Demo runs when asked, or by default while no WHMCS has been connected."""
     if settings.demo.enabled != "auto":

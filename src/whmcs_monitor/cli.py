@@ -13,7 +13,7 @@ from whmcs_monitor import __version__
 from whmcs_monitor.accounts import ROLES, create_user, list_users, set_disabled, set_password
 from whmcs_monitor.alerting.cli import COMMANDS as ALERTING_COMMANDS
 from whmcs_monitor.analytics.cli import COMMANDS as ANALYTICS_COMMANDS
-from whmcs_monitor.bootstrap import InitReport, demo_wanted, initialize
+from whmcs_monitor.bootstrap import InitReport, initialize, settle_demo
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.catalog.docs import render_markdown
 from whmcs_monitor.checks.cli import check_command
@@ -91,7 +91,7 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None, ingest_
         settings.server.run_workers = False
     with ctx.database() as (_, db), db.read() as conn:
         has_real = bool(sites_with_source(conn, "hook", exclude_sites=[settings.demo.site_id]))
-    demo = not no_demo and demo_wanted(settings, has_real_events=has_real)
+    demo = settle_demo(settings, allowed=not no_demo, has_real_events=has_real)
     url = f"http://{settings.server.host}:{settings.server.port}"
     out.print(f"[bold green]whmcs-monitor {__version__}[/] serving on {url}")
     out.print(f"  config   {ctx.path.resolve()}")
@@ -136,7 +136,7 @@ def demo(
     seed: int | None,
 ) -> None:
     """Send simulated WHMCS traffic to a running monitor through its ingest API."""
-    from whmcs_monitor.demo.simulator import Simulator, Target
+    from whmcs_monitor.demo.simulator import DemoSiteRefused, Simulator, Target
 
     settings = ctx.settings()
     try:
@@ -153,6 +153,8 @@ def demo(
         sent = asyncio.run(simulator.run(max_events=max_events, duration=duration))
     except ConnectionError as exc:
         raise click.ClickException(f"{exc}; start it with `whmcs-monitor run`") from exc
+    except DemoSiteRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         sent = simulator.sent_events
     out.print(f"Sent {sent} events.")

@@ -90,6 +90,8 @@ class _Secreted(_Section):
                 self.secret = SecretStr(self.secret_file.read_text("utf-8").strip())
             except OSError as exc:
                 raise ValueError(f"secret_file {self.secret_file}: {exc.strerror}") from exc
+        if self.secret is not None and len(self.secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"secret: must be at least {MIN_SECRET_LENGTH} characters")
         return self
 
 
@@ -130,20 +132,23 @@ class SiteConfig(_Secreted):
         return value
 
     @model_validator(mode="after")
-    def _secret_strength(self) -> SiteConfig:
+    def _secret_given(self) -> SiteConfig:
         if self.secret is None:
             raise ValueError("secret: a site needs a secret (secret, secret_env or secret_file)")
-        if len(self.secret.get_secret_value()) < MIN_SECRET_LENGTH:
-            raise ValueError(f"secret: must be at least {MIN_SECRET_LENGTH} characters")
         return self
 
     def secret_bytes(self) -> bytes:
-        assert self.secret is not None  # guaranteed by _secret_strength
+        assert self.secret is not None  # guaranteed by _secret_given
         return self.secret.get_secret_value().encode("utf-8")
 
 
 class DemoConfig(_Secreted):
-    """The WHMCS traffic simulator shown to a newcomer before a real WHMCS is connected."""
+    """The WHMCS traffic simulator shown to a newcomer before a real WHMCS is connected.
+
+    ``whmcs-monitor run`` settles ``auto`` to ``on`` or ``off`` before it serves (see
+    :func:`whmcs_monitor.bootstrap.settle_demo`), and ingest accepts the demo site only while it
+    is ``on``: a monitor watching a real WHMCS keeps no second site open to forged events.
+    """
 
     enabled: Literal["auto", "on", "off"] = "auto"
     site_id: str = "demo"

@@ -43,10 +43,10 @@ class Services:
         self.events_stored.set()
 
     def site_secrets(self) -> dict[str, bytes]:
-        """Every site allowed to send events, including the demo simulator's own site."""
+        """Every site allowed to send events, plus the demo site while the simulator runs."""
         secrets = {site.id: site.secret_bytes() for site in self.settings.sites}
         demo = self.settings.demo
-        if demo.secret is not None and demo.enabled != "off":
+        if demo.secret is not None and demo.enabled == "on":
             secrets.setdefault(demo.site_id, demo.secret.get_secret_value().encode())
         return secrets
 

@@ -26,6 +26,10 @@ AVERAGE_EVENTS_PER_STORY = 4.5
 STORY_TIME_SCALE = 0.05  # a ten-minute support conversation plays out in thirty seconds
 
 
+class DemoSiteRefused(Exception):
+    """The monitor does not accept the demo site: its own demo mode is off."""
+
+
 @dataclass(frozen=True)
 class Target:
     url: str
@@ -97,6 +101,12 @@ class Simulator:
                 "X-WHMCS-Monitor-Signature": sign(self.target.secret, stamp, body),
             },
         )
+        if response.status_code == 401:
+            raise DemoSiteRefused(
+                f"the monitor at {self.target.url} refused the demo site (401): it accepts demo "
+                "traffic only while its demo mode is on (demo.enabled: on, or `whmcs-monitor "
+                "run` before a WHMCS is connected, without --no-demo)"
+            )
         if response.status_code != 202:
             log.warning("demo batch refused (%s): %s", response.status_code, response.text[:300])
         else:
@@ -145,5 +155,5 @@ async def run_simulator(settings: Settings) -> None:
     )
     try:
         await simulator.run()
-    except ConnectionError as exc:
+    except (ConnectionError, DemoSiteRefused) as exc:
         log.error("demo mode stopped: %s", exc)
