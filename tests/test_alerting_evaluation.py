@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from alerting_fixtures import T0, alert_rows, alert_settings, engine_with_rules, store_events
 from whmcs_monitor.alerting.engine import Engine
+from whmcs_monitor.alerting.evaluation import active_time
+from whmcs_monitor.alerting.rules import parse_rules
 from whmcs_monitor.alerting.tables import alert_history
 from whmcs_monitor.store import metrics
 from whmcs_monitor.store.db import Database
@@ -294,3 +296,41 @@ rules:
     engine.step(now=T0 + timedelta(minutes=5))
     states = {a["labels"]["server"]: a["state"] for a in alert_rows(db)}
     assert states == {"web1": "resolved", "web2": "firing"}
+
+
+def test_an_absence_window_over_midnight_counts_the_night_and_belongs_to_the_day_it_opens(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    rules = """
+rules:
+  - name: night-cron
+    type: absence
+    match: {kinds: [cron.run_completed]}
+    absence: {for: 3h, days: [wed], from: "22:00", until: "06:00"}
+    severity: critical
+"""
+    engine = engine_with_rules(database_url, db, tmp_path / "r.yaml", rules)
+    engine.step(now=T0)  # Wednesday 10:00: the clock starts
+    engine.step(now=T0 + timedelta(hours=14, minutes=59))  # Thursday 00:59: 2h59 of the night
+    assert alert_rows(db) == []
+    engine.step(now=T0 + timedelta(hours=15))  # Thursday 01:00, still in Wednesday's window
+    (alert,) = alert_rows(db)
+    assert alert["state"] == "firing"
+    (rule,) = parse_rules(rules, source="r.yaml")
+    thursday_night = (T0 + timedelta(days=1, hours=11), T0 + timedelta(days=1, hours=21))
+    assert active_time(rule, *thursday_night) == timedelta(0)  # only Wednesday's night counts
+
+
+def test_an_absence_window_with_only_an_until_time_opens_at_midnight() -> None:
+    (rule,) = parse_rules(
+        """
+rules:
+  - name: early
+    type: absence
+    match: {kinds: [cron.run_completed]}
+    absence: {for: 1h, until: "06:00"}
+""",
+        source="r.yaml",
+    )
+    assert active_time(rule, T0, T0 + timedelta(hours=12)) == timedelta(0)  # 10:00 to 22:00
+    assert active_time(rule, T0, T0 + timedelta(hours=24)) == timedelta(hours=6)

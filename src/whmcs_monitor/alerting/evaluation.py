@@ -8,9 +8,9 @@ Both take ``now`` explicitly so ``rules test`` can replay history on a simulated
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from whmcs_monitor.alerting import state
-from whmcs_monitor.alerting.rules import Condition, EventMatch, Rule, RuleSet
+from whmcs_monitor.alerting.rules import AbsenceSpec, Condition, EventMatch, Rule, RuleSet
 from whmcs_monitor.alerting.tables import alerts, rule_hits, rule_marks
 from whmcs_monitor.alerting.types import WEEKDAYS
 from whmcs_monitor.events.normalize import get_path
@@ -424,27 +424,46 @@ def _series_value(
 
 def active_time(rule: Rule, start: datetime, end: datetime) -> timedelta:
     """How much of [start, end) falls in the rule's active days and hours (all of it if unset)."""
-    spec = rule.absence
-    assert spec is not None
-    if not spec.days and spec.from_time is None:
-        return end - start
+    assert rule.absence is not None
+    return sum((hi - lo for lo, hi in _active_spans(rule.absence, start, end)), timedelta(0))
+
+
+def _active_spans(
+    spec: AbsenceSpec, start: datetime, end: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    """The parts of [start, end) inside the active days and hours, oldest first, in UTC."""
+    if not spec.days and spec.from_time is None and spec.until_time is None:
+        if end > start:
+            yield start, end
+        return
     zone = ZoneInfo(spec.timezone)
-    total = timedelta(0)
-    day = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    # From the day before: an overnight window that began then may still be open at ``start``.
+    day = (start.astimezone(zone) - timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     while day < end:
         if not spec.days or WEEKDAYS[day.weekday()] in spec.days:
-            open_at = (
-                day.replace(hour=spec.from_time.hour, minute=spec.from_time.minute)
-                if spec.from_time
-                else day
-            )
-            close_at = (
-                day.replace(hour=spec.until_time.hour, minute=spec.until_time.minute)
-                if spec.until_time
-                else day + timedelta(days=1)
-            )
+            open_at, close_at = _window(spec, day)
             lo, hi = max(open_at, start), min(close_at, end)
             if hi > lo:
-                total += hi - lo
-        day = (day + timedelta(days=1, hours=2)).replace(hour=0)
-    return total
+                yield lo, hi
+        day += timedelta(days=1)  # wall-clock arithmetic: the next local midnight, DST or not
+
+
+def _window(spec: AbsenceSpec, day: datetime) -> tuple[datetime, datetime]:
+    """The active window that opens on local ``day``, in UTC.
+
+    Without ``from`` it opens at midnight, without ``until`` it closes at the next midnight; an
+    ``until`` at or before ``from`` (22:00 to 06:00) closes the next morning, and the window
+    belongs to the day it opens on, as maintenance windows and quiet hours do.
+    """
+    opens, closes = spec.from_time, spec.until_time
+    open_at = day.replace(hour=opens.hour, minute=opens.minute) if opens else day
+    next_day = day + timedelta(days=1)
+    if closes is None:
+        close_at = next_day
+    else:
+        close_at = day.replace(hour=closes.hour, minute=closes.minute)
+        if close_at <= open_at:
+            close_at = next_day.replace(hour=closes.hour, minute=closes.minute)
+    return open_at.astimezone(UTC), close_at.astimezone(UTC)
