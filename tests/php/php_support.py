@@ -150,6 +150,7 @@ class StubCollector:
     site_id: str = "site-stub"
     secret: str = "stub-secret-Zx81"
     status: int = 202
+    delay: float = 0.0  # seconds to wait before answering: a slow collector
     requests: list[dict[str, Any]] = field(default_factory=list)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
     bad_signatures: int = 0
@@ -181,6 +182,7 @@ class StubCollector:
                 fresh = ts.isdigit() and abs(time.time() - int(ts)) <= 300
                 site_ok = self.headers.get("X-WHMCS-Monitor-Site") == stub.site_id
                 stub.requests.append({"path": self.path, "body": body, "signed": good})
+                time.sleep(stub.delay)
                 if not (good and fresh and site_ok):
                     stub.bad_signatures += 1
                     return self._answer(401, {"error": "bad signature"})

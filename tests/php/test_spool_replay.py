@@ -188,3 +188,35 @@ def test_the_drop_report_is_sent_once_per_new_loss(
         run_harness(php, [{"hook": "AfterCronJob", "vars": {}}], env, tmp_path, module_dir=mod)
     drops = [e for e in stub_collector.events if e.get("kind") == "forwarder.spool_dropped"]
     assert [d["vars"]["dropped"] for d in drops] == [5]
+
+
+def test_one_request_of_up_to_500_events_is_one_post(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    calls = [{"hook": "TicketOpen", "vars": {"n": i}} for i in range(500)]
+    run_harness(
+        php, calls, env_for(stub_collector, tmp_path), tmp_path, module_dir=module(tmp_path)
+    )
+    assert len(stub_collector.requests) == 1  # the collector's own limit is 500 per batch
+    assert len(stub_collector.events) == 500
+
+
+def test_a_slow_collector_holds_the_flush_no_longer_than_timeout_ms(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir(mode=0o700)
+    waiting = [{"id": f"00000000-0000-4000-8000-{i:012d}", "hook": "TicketOpen"} for i in range(50)]
+    (spool_dir / "spool.jsonl").write_text("".join(json.dumps(e) + "\n" for e in waiting))
+    stub_collector.delay = 0.4
+    env = env_for(stub_collector, tmp_path, timeout_ms="1000", max_buffer_events="5000")
+    calls = [{"hook": "TicketOpen", "vars": {"n": i}} for i in range(1100)]
+    run = run_harness(php, calls, env, tmp_path, module_dir=module(tmp_path))
+
+    # Sending 3 batches and then replaying would take 4 answers of 0.4 s; the budget is 1 s.
+    assert run.seconds < 1.0 + 0.6, f"the run took {run.seconds:.2f} s"
+    assert len(stub_collector.requests) <= 3
+    sent = {e["id"] for e in stub_collector.events}
+    spooled = {e["id"] for e in spool_events(spool_dir)}
+    assert len(sent | spooled) == 1100 + 50  # nothing lost: the rest waits in the spool
+    assert not (spool_dir / "breaker.json").exists()  # a spent budget is not an outage

@@ -12,7 +12,8 @@ namespace WhmcsMonitor;
 
 final class Batch
 {
-    const MAX_EVENTS = 100;
+    /** The collector's default ingest.max_events: one POST carries a whole request's events. */
+    const MAX_EVENTS = 500;
     const MAX_BYTES = 524288;
 
     /** @param string[] $lines */

@@ -7,10 +7,12 @@
  * spool) runs at shutdown, after the response has been handed to the web server
  * (fastcgi_finish_request) when PHP-FPM offers it.
  *
- * Delivery at shutdown:
+ * Delivery at shutdown, within one time budget (timeout_ms) for every POST of the flush, sends
+ * and replay alike, so a PHP worker is never held longer than that:
  *   breaker open        -> append to the spool, no network at all
  *   send ok             -> close the breaker, then replay the spool (in order)
  *   transient failure   -> spool this batch and the rest, open the breaker for 60 s
+ *   budget spent        -> spool what is left, breaker untouched (the collector is not at fault)
  *   permanent rejection -> split the batch to find the bad events, set those aside in
  *                          rejected.jsonl, deliver the rest
  * On AfterCronJob it also adds a heartbeat and replays the spool even when nothing else was sent.
@@ -25,6 +27,9 @@ final class Forwarder
 {
     const HEARTBEAT_KIND = 'forwarder.heartbeat';
     const DROPPED_KIND = 'forwarder.spool_dropped';
+
+    /** Below this many milliseconds left, a flush starts no more POSTs (too short to answer). */
+    const MIN_POST_MS = 50;
 
     /** @var Forwarder|null the one instance hooks.php booted */
     private static $instance;
@@ -65,7 +70,7 @@ final class Forwarder
     /** @var Redactor|null */
     private $redactor;
 
-    /** @var float */
+    /** @var float when the current flush must stop sending (microtime) */
     private $deadline = 0.0;
 
     public function __construct(Config $config, HookCatalog $catalog)
@@ -208,8 +213,6 @@ final class Forwarder
     /** Build, deliver or spool everything buffered; replay when that is due. */
     public function flush()
     {
-        $budget = PHP_SAPI === 'cli' ? 30.0 : 5.0;
-        $this->deadline = microtime(true) + $budget;
         $lines = $this->drain();
         if ($this->cronRequested) {
             $lines[] = $this->heartbeatLine();
@@ -218,9 +221,10 @@ final class Forwarder
                 $lines[] = $dropped;
             }
         }
+        $this->startDeadline();
         $delivered = $this->deliver($lines);
         if (($delivered || $this->cronRequested) && !$this->breaker()->isOpen()) {
-            $this->replay(PHP_SAPI === 'cli' ? 25.0 : 2.0);
+            $this->replay();
         }
         $this->cronRequested = false;
     }
@@ -233,7 +237,7 @@ final class Forwarder
     {
         $lines = $this->drain();
         if (PHP_SAPI === 'cli') {
-            $this->deadline = microtime(true) + 10.0;
+            $this->startDeadline();
             $this->deliver($lines);
         } else {
             $this->spool()->append($lines);
@@ -353,15 +357,9 @@ final class Forwarder
         }
         $batches = Batch::split($lines);
         foreach ($batches as $index => $batch) {
-            $result = microtime(true) < $this->deadline ? $this->sendBatch($batch) : null;
-            if ($result === null || !$result->ok) {
-                $rest = array();
-                foreach (array_slice($batches, $index) as $pending) {
-                    foreach ($pending as $line) {
-                        $rest[] = $line;
-                    }
-                }
-                $this->spool()->append($rest);
+            $result = $this->sendBatch($batch);
+            if (!$result->ok) {
+                $this->spool()->append(array_merge($result->unsent, ...array_slice($batches, $index + 1)));
                 return false;
             }
         }
@@ -369,14 +367,44 @@ final class Forwarder
     }
 
     /**
+     * Start the time budget of one flush: every POST it makes, sends and replay alike, must end
+     * by then, because the flush holds a PHP worker (and, without fastcgi_finish_request, the
+     * customer's page).
+     */
+    private function startDeadline()
+    {
+        $this->deadline = microtime(true) + $this->config->get('timeout_ms') / 1000;
+    }
+
+    /**
+     * One POST, given only the time the flush has left; none when almost nothing is left. A POST
+     * that timed out because it was given less than the full timeout is deferred, not a collector
+     * failure: the next flush, with a whole budget, tells the two apart.
+     *
+     * @param string[] $batch
+     */
+    private function post(array $batch)
+    {
+        $fullMs = $this->config->get('timeout_ms');
+        $leftMs = (int) floor(($this->deadline - microtime(true)) * 1000);
+        if ($leftMs < self::MIN_POST_MS) {
+            return SendResult::deferred($batch);
+        }
+        $result = $this->sender()->send($batch, min($fullMs, $leftMs));
+        $result->deferred = $result->timedOut && $leftMs < $fullMs;
+        return $result;
+    }
+
+    /**
      * One batch to the collector, with the bookkeeping every send shares. A permanently refused
-     * batch is halved until the refused events are isolated; those go to rejected.jsonl.
+     * batch is halved until the refused events are isolated; those go to rejected.jsonl. When the
+     * result is not ok, its `unsent` lines are the ones the caller must spool.
      *
      * @param string[] $batch
      */
     public function sendBatch(array $batch)
     {
-        $result = $this->sender()->send($batch);
+        $result = $this->post($batch);
         if ($result->ok) {
             $this->state()->recordSuccess($result->accepted, $result->duplicates, $result->status);
             $this->breaker()->close();
@@ -385,9 +413,11 @@ final class Forwarder
         if ($result->permanent) {
             if (count($batch) > 1 && microtime(true) < $this->deadline) {
                 $half = (int) ceil(count($batch) / 2);
-                foreach (array(array_slice($batch, 0, $half), array_slice($batch, $half)) as $part) {
+                $parts = array(array_slice($batch, 0, $half), array_slice($batch, $half));
+                foreach ($parts as $index => $part) {
                     $partResult = $this->sendBatch($part);
                     if (!$partResult->ok) {
+                        $partResult->unsent = array_merge($partResult->unsent, ...array_slice($parts, $index + 1));
                         return $partResult;
                     }
                 }
@@ -398,13 +428,16 @@ final class Forwarder
             $result->ok = true; // handled: set aside, counted, reported
             return $result;
         }
-        $this->state()->recordError($result->error);
-        $this->breaker()->trip($result->error);
+        $result->unsent = $batch;
+        if (!$result->deferred) {
+            $this->state()->recordError($result->error);
+            $this->breaker()->trip($result->error);
+        }
         return $result;
     }
 
-    /** Replay the spool in order within a time budget. */
-    public function replay($seconds)
+    /** Replay the spool in order with what is left of the flush's time budget. */
+    public function replay()
     {
         $forwarder = $this;
         return $this->spool()->replay(
@@ -413,7 +446,7 @@ final class Forwarder
             },
             Batch::MAX_EVENTS,
             Batch::MAX_BYTES,
-            $seconds
+            max(0.0, $this->deadline - microtime(true))
         );
     }
 

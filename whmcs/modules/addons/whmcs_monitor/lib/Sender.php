@@ -56,15 +56,19 @@ final class Sender
         return 'sha256=' . hash_hmac('sha256', $timestamp . '.' . $body, $secret);
     }
 
-    /** @param string[] $lines encoded events */
-    public function send(array $lines)
+    /**
+     * @param string[] $lines encoded events
+     * @param int|null $timeoutMs a shorter total timeout, when the caller's time budget is short
+     */
+    public function send(array $lines, $timeoutMs = null)
     {
-        return $this->post(Batch::body($lines));
+        return $this->post(Batch::body($lines), $timeoutMs);
     }
 
     /** @return SendResult */
-    public function post($body)
+    public function post($body, $timeoutMs = null)
     {
+        $timeoutMs = $timeoutMs === null ? $this->timeoutMs : max(1, min($this->timeoutMs, (int) $timeoutMs));
         $result = new SendResult();
         $started = microtime(true);
         if (!function_exists('curl_init')) {
@@ -79,8 +83,8 @@ final class Sender
             CURLOPT_RETURNTRANSFER => true,
             CURLOPT_HEADER => false,
             CURLOPT_NOSIGNAL => true, // required for sub-second timeouts with the threaded resolver off
-            CURLOPT_CONNECTTIMEOUT_MS => $this->connectTimeoutMs,
-            CURLOPT_TIMEOUT_MS => $this->timeoutMs,
+            CURLOPT_CONNECTTIMEOUT_MS => min($this->connectTimeoutMs, $timeoutMs),
+            CURLOPT_TIMEOUT_MS => $timeoutMs,
             CURLOPT_FOLLOWLOCATION => false,
             CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
             CURLOPT_SSL_VERIFYPEER => true,
@@ -98,6 +102,7 @@ final class Sender
         $result->status = (int) curl_getinfo($handle, CURLINFO_RESPONSE_CODE);
         if ($response === false) {
             $result->error = 'curl error ' . curl_errno($handle) . ': ' . curl_error($handle);
+            $result->timedOut = curl_errno($handle) === CURLE_OPERATION_TIMEDOUT;
             $result->status = 0;
         }
         curl_close($handle);
