@@ -16,7 +16,13 @@ from support import SITE_ID, SITE_SECRET, make_settings
 from whmcs_monitor.config import WhmcsApiConfig
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
-from whmcs_monitor.sources.api import WhmcsApi, WhmcsApiAuthError, WhmcsApiError, WhmcsApiIpError
+from whmcs_monitor.sources.api import (
+    WhmcsApi,
+    WhmcsApiAuthError,
+    WhmcsApiError,
+    WhmcsApiIpError,
+    WhmcsApiPermissionError,
+)
 from whmcs_monitor.sources.api_poller import poll_api_site
 from whmcs_monitor.store.events import EventFilter, query_events
 from whmcs_monitor.store.metrics import latest
@@ -285,6 +291,38 @@ def test_an_api_login_failure_is_reported_once_and_backs_off(api_services: Servi
     assert event["severity"] == "critical" and "Authentication Failed" in event["summary"]
 
 
+def _refusing(*actions: str) -> Handler:
+    """WHMCS for a credential whose API role does not allow ``actions`` (all when empty)."""
+
+    def answer(form: dict[str, str]) -> tuple[int, Any]:
+        if actions and form["action"] not in actions:
+            return whmcs_answers(form)
+        message = f'Invalid Permissions: API action "{form["action"].lower()}" is not allowed'
+        return 403, {"result": "error", "message": message}
+
+    return answer
+
+
+def test_an_action_the_api_role_does_not_allow_skips_only_that_step(
+    api_services: Services,
+) -> None:
+    fake = FakeWhmcs(_refusing("GetHealthStatus"))
+    site = api_services.settings.sites[0]
+    report = poll_api_site(api_services, site, transport=fake.transport())
+    assert report.ok and list(report.feed_errors) == ["health"]
+    assert "add GetHealthStatus to" in report.feed_errors["health"]
+    assert _events(api_services, "ticket.awaiting_reply_too_long")
+    assert _events(api_services, "system.api_unreachable", "system.health_danger") == []
+    assert not poll_api_site(api_services, site, transport=fake.transport()).skipped
+
+
+def test_a_role_that_allows_no_action_is_an_outage(api_services: Services) -> None:
+    fake = FakeWhmcs(_refusing())
+    report = poll_api_site(api_services, api_services.settings.sites[0], transport=fake.transport())
+    assert not report.ok and "allows none of the actions" in (report.error or "")
+    assert len(_events(api_services, "system.api_unreachable")) == 1
+
+
 def test_pagination_follows_limitstart_until_totalresults() -> None:
     entries = [{"id": n, "description": "x"} for n in range(600, 0, -1)]
     fake = FakeWhmcs(lambda form: (200, _list(form, "activity", "entry", entries)))
@@ -311,6 +349,7 @@ def test_server_errors_are_retried_with_backoff_but_whmcs_errors_are_not() -> No
         ("Authentication Failed", WhmcsApiAuthError, "sites[].api.identifier"),
         ("Invalid IP 198.51.100.4", WhmcsApiIpError, "API IP allow-list"),
         ("Your IP has been banned", WhmcsApiIpError, "Banned IPs"),
+        ("Invalid Permissions: API action ...", WhmcsApiPermissionError, "add GetStats to"),
     ],
 )
 def test_auth_failures_and_ip_bans_raise_clear_errors(message: str, error: type, hint: str) -> None:

@@ -3,7 +3,8 @@
 Requests are form POSTs with ``identifier``/``secret`` and ``responsetype=json``. Transport
 failures and 5xx answers are retried with exponential backoff; WHMCS's own errors are not,
 because retrying a bad credential is what gets an IP banned (``3 Invalid API Login Attempts``).
-Authentication failures, a refused IP and an IP ban each raise an error that says what to fix.
+Authentication failures, a refused IP, an IP ban and an action the API role does not allow each
+raise an error that says what to fix.
 """
 
 from __future__ import annotations
@@ -31,13 +32,17 @@ class WhmcsApiIpError(WhmcsApiError):
     pass
 
 
+class WhmcsApiPermissionError(WhmcsApiError):
+    """The credential works but its API role does not allow this one action."""
+
+
 def endpoint(url: str) -> str:
     """Accept the WHMCS base URL or the full api.php URL."""
     url = url.rstrip("/")
     return url if url.endswith("/api.php") else f"{url}/includes/api.php"
 
 
-def _classify(message: str, url: str) -> WhmcsApiError:
+def _classify(message: str, url: str, action: str) -> WhmcsApiError:
     lowered = message.lower()
     if "banned" in lowered:
         return WhmcsApiIpError(
@@ -49,10 +54,15 @@ def _classify(message: str, url: str) -> WhmcsApiError:
             f"{url}: WHMCS refuses API calls from this IP ({message}); add the monitor's IP to "
             "the API IP allow-list (General Settings > Security)"
         )
-    if "authentication failed" in lowered or "invalid permissions" in lowered:
+    if "invalid permissions" in lowered:
+        return WhmcsApiPermissionError(
+            f"{url}: the API role does not allow {action} ({message}); add {action} to the "
+            "credential's API role (Manage API Credentials > API Roles) to get what it reports"
+        )
+    if "authentication failed" in lowered:
         return WhmcsApiAuthError(
             f"{url}: WHMCS rejected the API credential ({message}); check sites[].api.identifier "
-            "and secret, and that the API role allows this action"
+            "and secret"
         )
     return WhmcsApiError(f"{url}: WHMCS answered with an error: {message}")
 
@@ -109,7 +119,8 @@ class WhmcsApi:
                 "answer; is this the WHMCS URL?"
             )
         if body.get("result") == "error" or response.status_code >= 400:
-            raise _classify(str(body.get("message") or f"HTTP {response.status_code}"), self.url)
+            message = str(body.get("message") or f"HTTP {response.status_code}")
+            raise _classify(message, self.url, action)
         return body
 
     def paginate(

@@ -9,7 +9,10 @@ series (``whmcs_orders_pending``...).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -17,7 +20,12 @@ import httpx
 from whmcs_monitor.config import SiteConfig
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
-from whmcs_monitor.sources.api import WhmcsApi, WhmcsApiError
+from whmcs_monitor.sources.api import (
+    WhmcsApi,
+    WhmcsApiAuthError,
+    WhmcsApiError,
+    WhmcsApiPermissionError,
+)
 from whmcs_monitor.sources.derive import (
     Context,
     Derived,
@@ -38,6 +46,7 @@ from whmcs_monitor.store.events import insert_events
 from whmcs_monitor.store.metrics import Sample
 from whmcs_monitor.store.metrics import record as record_metrics
 
+log = logging.getLogger(__name__)
 API_OUTAGE_KEY = "api_outage"
 
 
@@ -63,9 +72,7 @@ def poll_api_site(
         return report
     try:
         with WhmcsApi(site.api, transport=transport) as api:
-            for name, step in _STEPS:
-                report.feeds.append(_run(services, site.id, now, name, lambda c, s=step: s(c, api)))
-            report.feeds.append(FeedResult("stats", rows=record_stats(services, site.id, api, now)))
+            _run_steps(services, site.id, api, now, report)
     except WhmcsApiError as exc:
         record_outage(
             services,
@@ -84,6 +91,33 @@ def poll_api_site(
     report.ok = True
     report.events = sum(f.events for f in report.feeds)
     return report
+
+
+def _run_steps(
+    services: Services, site: str, api: WhmcsApi, now: datetime, report: CycleReport
+) -> None:
+    """Every step; an action the API role does not allow skips that step alone.
+
+    A role that allows none of them makes the credential useless, which is an outage.
+    """
+    steps: list[tuple[str, Callable[[], FeedResult]]] = [
+        *(
+            (name, partial(_run, services, site, now, name, partial(step, api=api)))
+            for name, step in _STEPS
+        ),
+        ("stats", lambda: FeedResult("stats", rows=record_stats(services, site, api, now))),
+    ]
+    for name, step in steps:
+        try:
+            report.feeds.append(step())
+        except WhmcsApiPermissionError as exc:
+            report.feed_errors[name] = str(exc)
+            log.warning("site %s: API step %s skipped: %s", site, name, exc)
+    if not report.feeds:
+        raise WhmcsApiAuthError(
+            f"{api.url}: the credential's API role allows none of the actions the monitor uses; "
+            "give it the actions listed in docs/poller.md (Sites with API access only)"
+        )
 
 
 def _run(services: Services, site: str, now: datetime, name: str, step: Any) -> FeedResult:
