@@ -130,6 +130,17 @@ def test_silences_are_added_listed_and_expired_with_an_audit_record_each(
     assert [a[1] for a in _audit(db)] == ["silence.create", "silence.expire"]
 
 
+def test_silences_list_shows_a_comment_as_text_not_as_markup(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")
+    comment = "[/] [link=file:///etc/passwd]x[/link]"
+    assert run(config, "silences", "add", "site=main", "--comment", comment)[0] == 0
+    code, output = run(config, "silences", "list")
+    assert code == 0, output
+    assert comment in output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -6,6 +6,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -77,30 +78,36 @@ def test_catalog_rejects_an_unknown_category_with_the_choices() -> None:
     assert result.exit_code == 2 and "choose from" in result.output
 
 
-def test_events_lists_what_was_ingested_filtered_by_alias(initialized: Path) -> None:
+def ingest(path: Path, batch: list[dict[str, Any]]) -> None:
+    """Send ``batch`` through the real ingest API of the service ``path`` configures."""
     from whmcs_monitor.web.app import create_app
 
-    settings: Settings = load_settings(initialized)
+    settings: Settings = load_settings(path)
     site = settings.sites[0]
-    secret = site.secret_bytes().decode()
-    batch = [
-        event(
-            "AfterRegistrarRegistrationFailed",
-            vars={
-                "params": {"domainid": 9, "sld": "example", "tld": "com"},
-                "error": "Insufficient funds",
-            },
-        ),
-        event("InvoicePaid"),
-    ]
     body = batch_body(batch)
     with TestClient(create_app(settings)) as client:
         response = client.post(
             "/api/v1/ingest",
             content=body,
-            headers=signed_headers(body, site=site.id, secret=secret),
+            headers=signed_headers(body, site=site.id, secret=site.secret_bytes().decode()),
         )
         assert response.status_code == 202
+
+
+def test_events_lists_what_was_ingested_filtered_by_alias(initialized: Path) -> None:
+    ingest(
+        initialized,
+        [
+            event(
+                "AfterRegistrarRegistrationFailed",
+                vars={
+                    "params": {"domainid": 9, "sld": "example", "tld": "com"},
+                    "error": "Insufficient funds",
+                },
+            ),
+            event("InvoicePaid"),
+        ],
+    )
     code, output = run(
         initialized, "events", "--since", "10m", "--kind", "DomainRegisterFailed", "--json"
     )
@@ -109,6 +116,20 @@ def test_events_lists_what_was_ingested_filtered_by_alias(initialized: Path) -> 
     assert [r["kind"] for r in rows] == ["registrar.registration_failed"]
     assert rows[0]["subjects"]["domain"] == 9
     assert "Insufficient funds" in rows[0]["summary"]
+
+
+def test_events_shows_stored_text_as_text_not_as_markup(
+    initialized: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")
+    link = "[link=file:///etc/passwd]x[/link]"
+    ingest(
+        initialized,
+        [event("ClientAdd", vars={"client_id": 7, "firstname": "[/]", "lastname": link})],
+    )
+    code, output = run(initialized, "events", "--since", "10m")
+    assert code == 0, output
+    assert f"New client #7: [/] {link}" in output
 
 
 def test_events_explains_a_bad_since(initialized: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import sys
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from whmcs_monitor import __version__
@@ -17,7 +18,15 @@ from whmcs_monitor.bootstrap import InitReport, initialize, settle_demo
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.catalog.docs import render_markdown
 from whmcs_monitor.checks.cli import check_command
-from whmcs_monitor.clikit import Context, emit_json, err, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import (
+    Context,
+    add_text_row,
+    emit_json,
+    err,
+    friendly_errors,
+    out,
+    pass_ctx,
+)
 from whmcs_monitor.coverage import compute as compute_coverage
 from whmcs_monitor.files.cli import COMMANDS as FILES_COMMANDS
 from whmcs_monitor.files.cli import audit_export_cmd
@@ -46,8 +55,8 @@ def main(ctx: click.Context, config: str | None) -> None:
 
 
 def _print_init(report: InitReport) -> None:
-    out.print(f"[bold]Created[/] config {report.config_path} (mode 0600)")
-    out.print(f"        database {report.database}")
+    out.print(f"[bold]Created[/] config {escape(str(report.config_path))} (mode 0600)")
+    out.print(f"        database {escape(report.database)}")
     out.print(f"        site [bold]{report.site_id}[/] with a new secret (in the config)")
     out.print(
         f"        admin user [bold]{report.admin_username}[/], one-time password: "
@@ -93,10 +102,10 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None, ingest_
         has_real = bool(sites_with_source(conn, "hook", exclude_sites=[settings.demo.site_id]))
     demo = settle_demo(settings, allowed=not no_demo, has_real_events=has_real)
     url = f"http://{settings.server.host}:{settings.server.port}"
-    out.print(f"[bold green]whmcs-monitor {__version__}[/] serving on {url}")
-    out.print(f"  config   {ctx.path.resolve()}")
-    out.print(f"  data     {settings.data_dir}")
-    out.print(f"  database {Database.describe(settings.database_url)}")
+    out.print(f"[bold green]whmcs-monitor {__version__}[/] serving on {escape(url)}")
+    out.print(f"  config   {escape(str(ctx.path.resolve()))}")
+    out.print(f"  data     {escape(str(settings.data_dir))}")
+    out.print(f"  database {escape(Database.describe(settings.database_url))}")
     out.print(f"  sites    {', '.join(s.id for s in settings.sites) or '(none)'}")
     if not settings.server.run_workers:
         out.print("  workers  off: ingest-only node (server.run_workers: false)")
@@ -146,7 +155,7 @@ def demo(
     rate = events_per_minute or settings.demo.events_per_minute
     simulator = Simulator(target, events_per_minute=rate, seed=seed)
     out.print(
-        f"Sending a simulated business day to {target.url} as site '{target.site_id}' "
+        f"Sending a simulated business day to {escape(target.url)} as site '{target.site_id}' "
         f"(~{rate} events/min); Ctrl-C stops."
     )
     try:
@@ -172,8 +181,8 @@ def config_check(ctx: Context) -> None:
     """Validate the config file and report every problem with its path."""
     settings = ctx.settings()
     out.print(
-        f"[green]OK[/] {ctx.path}: {len(settings.sites)} site(s), "
-        f"database {Database.describe(settings.database_url)}"
+        f"[green]OK[/] {escape(str(ctx.path))}: {len(settings.sites)} site(s), "
+        f"database {escape(Database.describe(settings.database_url))}"
     )
 
 
@@ -205,7 +214,8 @@ def catalog(category: str | None, as_json: bool, export_hooks: bool, markdown: b
     for column in ("kind", "category", "severity", "source", "from", "aliases"):
         table.add_column(column)
     for e in entries:
-        table.add_row(
+        add_text_row(
+            table,
             e.kind,
             e.category,
             e.severity,
@@ -268,7 +278,8 @@ def events(
     for column in ("time (UTC)", "site", "severity", "kind", "summary"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(
+        add_text_row(
+            table,
             row["occurred_at"][:19].replace("T", " "),
             row["site"],
             row["severity"],
@@ -293,16 +304,14 @@ def coverage(ctx: Context, as_json: bool) -> None:
     for column in ("category", "possible", "wired", "observed 7d", "routed", "wired %"):
         table.add_column(column, justify="left" if column == "category" else "right")
     for s in [*card.categories, card.totals]:
-        table.add_row(
-            s.title, str(s.possible), str(s.wired), str(s.observed), str(s.routed), f"{s.percent}%"
-        )
+        add_text_row(table, s.title, s.possible, s.wired, s.observed, s.routed, f"{s.percent}%")
     out.print(table)
     gaps = Table(title="Gaps and what to do")
     for column in ("category", "missing", "kinds", "action"):
         gaps.add_column(column, overflow="fold")
     for s in card.categories:
         for gap in s.gaps:
-            gaps.add_row(s.title, gap.stage, str(len(gap.kinds)), gap.action)
+            add_text_row(gaps, s.title, gap.stage, len(gap.kinds), gap.action)
     out.print(gaps)
 
 
@@ -394,11 +403,12 @@ def users_list(ctx: Context, as_json: bool) -> None:
     for column in ("username", "role", "state", "last login"):
         table.add_column(column)
     for u in accounts:
-        table.add_row(
+        add_text_row(
+            table,
             u.username,
             u.role,
             "disabled" if u.disabled else "active",
-            str(u.last_login_at or "never"),
+            u.last_login_at or "never",
         )
     out.print(table)
 

@@ -14,6 +14,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from whmcs_monitor.config import Settings, config_path, load_settings
 from whmcs_monitor.errors import MonitorError
@@ -64,3 +66,11 @@ pass_ctx = click.make_pass_decorator(Context)
 def emit_json(document: Any) -> None:
     """The one JSON document ``--json`` prints on stdout."""
     click.echo(json.dumps(document, indent=2, default=str))
+
+
+def add_text_row(table: Table, *cells: object) -> None:
+    """Add a row shown exactly as stored: a WHMCS client named ``[/]`` or ``[link=...]`` is text.
+
+    ``Table.add_row`` reads plain strings as rich markup, which stored data must never be.
+    """
+    table.add_row(*(Text(str(cell)) for cell in cells))

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from whmcs_monitor.clikit import Context, friendly_errors, out
 from whmcs_monitor.whmcs_install import (
@@ -62,9 +63,12 @@ def install_module_command(
         spool_dir=spool_dir,
     )
     if registration.created:
-        out.print(f"Added site [bold]{site_id}[/] with a new secret to {ctx.path}")
-    out.print(f"Installed {report.files_copied} files in {report.module_dir}")
-    out.print(f"Wrote {report.config_php} (mode 0600): posts to {report.url} as site {site_id}")
+        out.print(f"Added site [bold]{site_id}[/] with a new secret to {escape(str(ctx.path))}")
+    out.print(f"Installed {report.files_copied} files in {escape(str(report.module_dir))}")
+    out.print(
+        f"Wrote {escape(str(report.config_php))} (mode 0600): "
+        f"posts to {escape(report.url)} as site {site_id}"
+    )
     out.print(
         f"php -l: {report.files_linted} files OK"
         if report.files_linted is not None
@@ -72,4 +76,4 @@ def install_module_command(
     )
     out.print("Next steps:")
     for number, step in enumerate(report.steps, 1):
-        out.print(f"  {number}. {step}")
+        out.print(f"  {number}. {escape(step)}")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 import whmcs_monitor.alerting.coverage_routes  # noqa: F401  (fills coverage's "routed" column)
@@ -13,7 +14,7 @@ from whmcs_monitor.alerting import actions, queries
 from whmcs_monitor.alerting.engine import rule_loader
 from whmcs_monitor.alerting.replay import replay
 from whmcs_monitor.alerting.rules import RuleLoader
-from whmcs_monitor.clikit import Context, emit_json, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import Context, add_text_row, emit_json, friendly_errors, out, pass_ctx
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.durations import format_duration, parse_duration
 from whmcs_monitor.lib.timeutil import utcnow
@@ -65,8 +66,9 @@ def alerts_list(ctx: Context, show_all: bool, limit: int, as_json: bool) -> None
     ):
         table.add_column(column, overflow="fold")
     for a in rows:
-        table.add_row(
-            str(a["id"]),
+        add_text_row(
+            table,
+            a["id"],
             a["state"],
             a["severity"],
             a["site"],
@@ -147,8 +149,9 @@ def silences_list(ctx: Context, show_all: bool, as_json: bool) -> None:
     for column in ("id", "state", "matchers", "ends (UTC)", "by", "comment"):
         table.add_column(column, overflow="fold")
     for s in rows:
-        table.add_row(
-            str(s["id"]),
+        add_text_row(
+            table,
+            s["id"],
             s["state"],
             " ".join(s["matchers"]),
             s["ends_at"][:19].replace("T", " "),
@@ -214,8 +217,14 @@ def rules_test(ctx: Context, file: Path | None, since: str, limit: int, as_json:
     for column in ("time (UTC)", "what", "rule", "site", "severity", "summary"):
         table.add_column(column, overflow="fold")
     for o in outcomes:
-        table.add_row(
-            o.at.strftime("%Y-%m-%d %H:%M:%S"), o.action, o.rule, o.site, o.severity, o.summary
+        add_text_row(
+            table,
+            o.at.strftime("%Y-%m-%d %H:%M:%S"),
+            o.action,
+            o.rule,
+            o.site,
+            o.severity,
+            o.summary,
         )
     out.print(table)
     fired = sum(o.action == "fired" for o in outcomes)
@@ -242,7 +251,7 @@ def notify_test(ctx: Context, receiver: str) -> None:
     except DeliveryError as exc:
         kind = "permanent" if exc.permanent else "temporary"
         raise click.ClickException(f"{exc} ({kind} failure)") from exc
-    out.print(f"[green]OK[/] sent a test notification through {target}")
+    out.print(f"[green]OK[/] sent a test notification through {escape(target)}")
 
 
 COMMANDS: tuple[click.Group, ...] = (alerts_group, silences_group, rules_group, notify_group)
