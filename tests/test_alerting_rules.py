@@ -69,6 +69,12 @@ def _problems(text: str) -> list[str]:
             'rule "re": match.where[0].value: the regular expression is invalid (missing ), unterminated subpattern at position 0)',
         ),
         (
+            "absence rule with group_by",
+            "rules: [{name: quiet, type: absence, match: {kinds: [invoice.paid]}, absence: {for: 1h}, group_by: [gateway]}]",
+            'rule "quiet": group_by: an absence rule watches each site as a whole and cannot group;'
+            " write one rule per value instead, narrowed with match.where",
+        ),
+        (
             "unnamed rule",
             "rules: [{match: {kinds: [invoice.paid]}}]",
             'rule "#1": name: is required',

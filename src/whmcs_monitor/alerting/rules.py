@@ -137,6 +137,11 @@ class Rule(_Strict):
                 raise ValueError(f"{section}: only a {section} rule has this section")
         if self.type == "metric" and self.severity is None:
             raise ValueError("severity: a metric rule must set its severity")
+        if self.type == "absence" and self.group_by:
+            raise ValueError(
+                "group_by: an absence rule watches each site as a whole and cannot group;"
+                " write one rule per value instead, narrowed with match.where"
+            )
         return self
 
     def all_kinds(self) -> set[str]:
