@@ -146,6 +146,10 @@ def test_silences_list_shows_a_comment_as_text_not_as_markup(
     [
         (["server"], "'server' is not a matcher; write label=value, label!=value, label=~regex"),
         (["server=web1", "--for", "soon"], "Invalid value for --for: 'soon' is not a duration"),
+        (
+            ["server=web1", "--for", "99999999d"],
+            "Invalid value for --for: '99999999d' is too long; the longest is 36500d",
+        ),
     ],
 )
 def test_a_bad_silence_is_refused_with_a_plain_message(
@@ -185,6 +189,11 @@ def test_rules_test_replays_recorded_events_and_says_what_would_have_fired_and_w
     assert resolved["action"] == "resolved"
     code, output = run(config, "rules", "test", str(candidate))
     assert code == 0 and "1 alert(s) would have fired." in output
+
+
+def test_rules_test_refuses_a_since_too_far_back_for_a_date(config: Path) -> None:
+    code, output = run(config, "rules", "test", "--since", "99999999d")
+    assert code == 2 and "Invalid value for --since: '99999999d' is too long" in output
 
 
 def test_rules_test_names_the_rule_and_field_of_a_broken_file(config: Path, tmp_path: Path) -> None:

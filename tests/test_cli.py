@@ -137,6 +137,13 @@ def test_events_explains_a_bad_since(initialized: Path) -> None:
     assert code == 2 and "'10x' is not a duration" in output
 
 
+@pytest.mark.parametrize("since", ["99999999d", "5300w"])
+def test_events_refuses_a_since_too_far_back_for_a_date(initialized: Path, since: str) -> None:
+    code, output = run(initialized, "events", "--since", since)
+    assert code == 2, output
+    assert f"Invalid value for --since: '{since}' is too long" in output
+
+
 def test_coverage_json_has_every_category_and_actionable_gaps(initialized: Path) -> None:
     code, output = run(initialized, "coverage", "--json")
     assert code == 0

@@ -26,11 +26,11 @@ from whmcs_monitor.clikit import (
     friendly_errors,
     out,
     pass_ctx,
+    span_option,
 )
 from whmcs_monitor.coverage import compute as compute_coverage
 from whmcs_monitor.files.cli import COMMANDS as FILES_COMMANDS
 from whmcs_monitor.files.cli import audit_export_cmd
-from whmcs_monitor.lib.durations import parse_duration
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.sources.cli import poller_group
 from whmcs_monitor.store import audit
@@ -258,12 +258,8 @@ def events(
     as_json: bool,
 ) -> None:
     """Show stored events, newest first."""
-    try:
-        window = parse_duration(since)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from exc
     flt = EventFilter(
-        since=utcnow() - window,
+        since=utcnow() - span_option(since, "--since"),
         kinds=_kinds_for(kinds),
         categories=categories,
         sites=sites,

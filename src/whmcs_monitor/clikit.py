@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -19,11 +20,15 @@ from rich.text import Text
 
 from whmcs_monitor.config import Settings, config_path, load_settings
 from whmcs_monitor.errors import MonitorError
+from whmcs_monitor.lib.durations import parse_duration
 from whmcs_monitor.store.db import Database
 
 P = ParamSpec("P")
 R = TypeVar("R")
 out = Console(soft_wrap=True)
+# Options like --since and --for count from now; a century is more than any store holds, and
+# now plus or minus it is always a date (a span of 9999 years is not).
+LONGEST_SPAN = timedelta(days=36_500)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -61,6 +66,21 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def span_option(value: str, hint: str) -> timedelta:
+    """The duration an option like ``--since 10m`` gives; bad text or a huge span is a usage
+    error that names the option, never an OverflowError from the date arithmetic after it."""
+    try:
+        span = parse_duration(value)
+    except (ValueError, OverflowError) as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
+    if span > LONGEST_SPAN:
+        raise click.BadParameter(
+            f"{value!r} is too long; the longest is {LONGEST_SPAN.days}d (about 100 years)",
+            param_hint=hint,
+        )
+    return span
 
 
 def emit_json(document: Any) -> None:

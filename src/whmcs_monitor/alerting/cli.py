@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -14,22 +13,23 @@ from whmcs_monitor.alerting import actions, queries
 from whmcs_monitor.alerting.engine import rule_loader
 from whmcs_monitor.alerting.replay import replay
 from whmcs_monitor.alerting.rules import RuleLoader
-from whmcs_monitor.clikit import Context, add_text_row, emit_json, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import (
+    Context,
+    add_text_row,
+    emit_json,
+    friendly_errors,
+    out,
+    pass_ctx,
+    span_option,
+)
 from whmcs_monitor.errors import InputError
-from whmcs_monitor.lib.durations import format_duration, parse_duration
+from whmcs_monitor.lib.durations import format_duration
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.notify.errors import DeliveryError
 from whmcs_monitor.notify.trial import send_test
 from whmcs_monitor.store.events import EventFilter, query_events
 
 ACTOR = "cli"
-
-
-def _duration(value: str, hint: str) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=hint) from exc
 
 
 # --- alerts ----------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def silences_add(
     ctx: Context, matchers: tuple[str, ...], duration: str, comment: str, actor: str
 ) -> None:
     """Silence alerts whose labels match every MATCHER (label=value, label=~regex, label!=value)."""
-    length = _duration(duration, "--for")
+    length = span_option(duration, "--for")
     with ctx.database() as (_, db):
         silence_id = actions.add_silence(
             db, matchers, duration=length, actor=actor, comment=comment
@@ -188,7 +188,7 @@ def rules_group() -> None:
 @friendly_errors
 def rules_test(ctx: Context, file: Path | None, since: str, limit: int, as_json: bool) -> None:
     """Replay stored events against FILE (default: the configured rules); print what would have fired, and when."""
-    window = _duration(since, "--since")
+    window = span_option(since, "--since")
     with ctx.database() as (settings, db):
         loader = RuleLoader([file], defaults=False) if file else rule_loader(settings)
         rules = loader.load()
