@@ -220,3 +220,28 @@ def test_a_slow_collector_holds_the_flush_no_longer_than_timeout_ms(
     spooled = {e["id"] for e in spool_events(spool_dir)}
     assert len(sent | spooled) == 1100 + 50  # nothing lost: the rest waits in the spool
     assert not (spool_dir / "breaker.json").exists()  # a spent budget is not an outage
+
+
+def test_events_a_spent_budget_leaves_unsorted_are_spooled_not_rejected(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    mod = module(tmp_path)
+    calls = [{"hook": "TicketOpen", "vars": {"n": i, "poison": i == 7}} for i in range(8)]
+    stub_collector.delay = 0.5  # 1.2 s allow two answers: not enough to isolate event 7
+    slow = env_for(stub_collector, tmp_path, timeout_ms="1200")
+    run_harness(php, calls, slow, tmp_path, module_dir=mod)
+
+    assert not (spool_dir / "rejected.jsonl").exists()  # nothing refused on its own yet
+    assert not (spool_dir / "breaker.json").exists()
+    stored = {e["vars"]["n"] for e in stub_collector.events}
+    spooled = {e["vars"]["n"] for e in spool_events(spool_dir)}
+    assert stored | spooled == set(range(8))
+    assert 7 in spooled
+
+    stub_collector.delay = 0  # the next cron run has time to sort them out
+    run_harness(php, [{"hook": "AfterCronJob", "vars": {}}], slow, tmp_path, module_dir=mod)
+    assert {e["vars"]["n"] for e in stub_collector.events if "hook" in e} == set(range(7))
+    rejected = (spool_dir / "rejected.jsonl").read_text().splitlines()
+    assert [json.loads(line)["vars"]["n"] for line in rejected] == [7]
+    assert spool_events(spool_dir) == []

@@ -14,7 +14,8 @@
  *   transient failure   -> spool this batch and the rest, open the breaker for 60 s
  *   budget spent        -> spool what is left, breaker untouched (the collector is not at fault)
  *   permanent rejection -> split the batch to find the bad events, set those aside in
- *                          rejected.jsonl, deliver the rest
+ *                          rejected.jsonl, deliver the rest (what time leaves unsorted is
+ *                          spooled, never rejected)
  * On AfterCronJob it also adds a heartbeat and replays the spool even when nothing else was sent.
  *
  * Nothing here may reach WHMCS: every entry point catches Throwable, and hook handlers return
@@ -410,20 +411,10 @@ final class Forwarder
             $this->breaker()->close();
             return $result;
         }
+        if ($result->permanent && count($batch) > 1) {
+            return $this->bisect($batch, $result);
+        }
         if ($result->permanent) {
-            if (count($batch) > 1 && microtime(true) < $this->deadline) {
-                $half = (int) ceil(count($batch) / 2);
-                $parts = array(array_slice($batch, 0, $half), array_slice($batch, $half));
-                foreach ($parts as $index => $part) {
-                    $partResult = $this->sendBatch($part);
-                    if (!$partResult->ok) {
-                        $partResult->unsent = array_merge($partResult->unsent, ...array_slice($parts, $index + 1));
-                        return $partResult;
-                    }
-                }
-                $result->ok = true;
-                return $result;
-            }
             $this->spool()->reject($batch, $result->error);
             $result->ok = true; // handled: set aside, counted, reported
             return $result;
@@ -434,6 +425,28 @@ final class Forwarder
             $this->breaker()->trip($result->error);
         }
         return $result;
+    }
+
+    /**
+     * The collector refused a batch: send each half on its own until the refused events are
+     * alone. Only an event refused by itself is known to be bad; halves the time budget leaves
+     * untried come back as unsent (deferred), to wait in the spool and be sorted out later.
+     *
+     * @param string[] $batch
+     */
+    private function bisect(array $batch, SendResult $refused)
+    {
+        $half = (int) ceil(count($batch) / 2);
+        $parts = array(array_slice($batch, 0, $half), array_slice($batch, $half));
+        foreach ($parts as $index => $part) {
+            $result = $this->sendBatch($part);
+            if (!$result->ok) {
+                $result->unsent = array_merge($result->unsent, ...array_slice($parts, $index + 1));
+                return $result;
+            }
+        }
+        $refused->ok = true;
+        return $refused;
     }
 
     /** Replay the spool in order with what is left of the flush's time budget. */
