@@ -51,6 +51,30 @@ def test_a_bad_environment_override_names_the_setting() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("nonsense", "is not a database URL"),
+        ("postgresql://monitor:hunter2pw@db:port/monitor", "is not a database URL"),
+        ("postgresql://monitor:hunter2pw@db:99999/monitor", "the port must be between 1 and 65535"),
+        ("mysql://monitor:hunter2pw@db/monitor", "'mysql' databases are not supported"),
+    ],
+)
+def test_a_bad_database_url_is_reported_without_its_password(url: str, reason: str) -> None:
+    (problem,) = problems({"database": {"url": url}})
+    assert problem.startswith(f"database.url: {reason}")
+    assert "hunter2pw" not in problem
+
+
+def test_config_check_reports_a_bad_database_url_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("database:\n  url: nonsense\n")
+    result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 1
+    assert "database.url: is not a database URL" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_a_secret_can_come_from_a_file(tmp_path: Path) -> None:
     secret_file = tmp_path / "main.secret"
     secret_file.write_text(GOOD_SECRET + "\n")

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import sqlalchemy as sa
 import yaml
 from pydantic import (
     BaseModel,
@@ -36,6 +37,7 @@ ENV_PREFIX = "WHMCS_MONITOR_"
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MIN_SECRET_LENGTH = 32
+STORE_BACKENDS = ("sqlite", "postgresql")
 
 
 class _Section(BaseModel):
@@ -57,6 +59,30 @@ class DatabaseConfig(_Section):
 
     url: str = ""
     pool_size: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        """Refuse what the store could not open, in words that never repeat the URL (it may
+        hold a password)."""
+        if not value:
+            return value
+        try:
+            url = sa.make_url(value)
+            port = url.port
+        except (sa.exc.ArgumentError, ValueError):
+            raise ValueError(
+                "is not a database URL; write postgresql://user:password@host:5432/name "
+                "or sqlite:////absolute/path/monitor.db"
+            ) from None
+        if url.get_backend_name() not in STORE_BACKENDS:
+            raise ValueError(
+                f"{url.get_backend_name()!r} databases are not supported; use postgresql:// "
+                "or sqlite://"
+            )
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError("the port must be between 1 and 65535")
+        return value
 
 
 class IngestConfig(_Section):
