@@ -11,7 +11,8 @@ from alerting_fixtures import T0, alert_rows, alert_settings, engine_with_rules,
 from whmcs_monitor.alerting.engine import Engine
 from whmcs_monitor.alerting.evaluation import active_time
 from whmcs_monitor.alerting.rules import parse_rules
-from whmcs_monitor.alerting.tables import alert_history
+from whmcs_monitor.alerting.tables import alert_history, rule_marks
+from whmcs_monitor.lib.timeutil import as_utc
 from whmcs_monitor.store import metrics
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.pipeline import positions
@@ -334,3 +335,24 @@ rules:
     )
     assert active_time(rule, T0, T0 + timedelta(hours=12)) == timedelta(0)  # 10:00 to 22:00
     assert active_time(rule, T0, T0 + timedelta(hours=24)) == timedelta(hours=6)
+
+
+def test_a_late_event_neither_resolves_an_absence_nor_moves_its_clock_back(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    engine = engine_with_rules(database_url, db, tmp_path / "r.yaml", NO_PAYMENT_RULES)
+    store_events(db, ("invoice.paid", {"invoiceid": 1}, T0))
+    engine.step(now=T0)
+    engine.step(now=T0 + timedelta(hours=7))
+    assert [a["state"] for a in alert_rows(db)] == ["firing"]
+    # A payment from the day before, replayed late from the forwarder's spool.
+    store_events(db, ("invoice.paid", {"invoiceid": 0}, T0 - timedelta(days=1)))
+    engine.step(now=T0 + timedelta(hours=7, minutes=1))
+    (alert,) = alert_rows(db)
+    assert alert["state"] == "firing"
+    assert alert["summary"] == "no invoice.paid for 6h (last at 2026-11-25 10:00 UTC)"
+    with db.read() as conn:
+        assert [as_utc(m.at) for m in conn.execute(sa.select(rule_marks.c.at))] == [T0]
+    store_events(db, ("invoice.paid", {"invoiceid": 2}, T0 + timedelta(hours=7, minutes=2)))
+    engine.step(now=T0 + timedelta(hours=7, minutes=2))
+    assert [a["state"] for a in alert_rows(db)] == ["resolved"]

@@ -105,40 +105,53 @@ def alert_labels(
 def _set_mark(
     conn: Connection, rule: str, key: str, labels: Mapping[str, str], at: datetime
 ) -> None:
+    """Store when the rule last saw its event; a mark only moves forward, so a late event (a
+    spooled or backfilled one, older than the mark) does not restart an absence clock."""
     stmt = dialect_insert(conn, rule_marks).values(
         rule=rule, group_key=key, labels=dict(labels), at=at
     )
+    later = sa.case((stmt.excluded.at > rule_marks.c.at, stmt.excluded.at), else_=rule_marks.c.at)
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["rule", "group_key"], set_={"at": stmt.excluded.at}
-        )
+        stmt.on_conflict_do_update(index_elements=["rule", "group_key"], set_={"at": later})
     )
 
 
 @dataclass(slots=True)
 class _Arrivals:
-    """What a batch tells the absence rules: when each last saw its event, and what resolves.
+    """What a batch tells the absence rules: the events each saw, per rule and site, in order.
 
-    Gathered over the batch and written once per rule and site (the mark) and per alert (the
-    resolve): a batch of a hundred payments moves the "no payment" mark once, not a hundred
-    times. No absence alert can open inside a batch (only ``tick`` opens them), so writing these
-    after the batch's firings changes nothing but the number of statements.
+    Written once per rule and site (the mark, and the resolve): a batch of a hundred payments
+    moves the "no payment" mark once, not a hundred times. No absence alert can open inside a
+    batch (only ``tick`` opens them), so writing these after the batch's firings changes nothing
+    but the number of statements.
     """
 
-    marks: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (rule, site) -> at
-    resolves: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # fp -> (at, kind)
+    seen: dict[tuple[str, str], list[tuple[datetime, str]]] = field(default_factory=dict)
 
     def add(self, rule: Rule, event: Mapping[str, Any], at: datetime) -> None:
-        key = (rule.name, event["site"])
-        self.marks[key] = max(at, self.marks.get(key, at))
-        fp = state.fingerprint(rule.name, event["site"], group_labels(rule, event))
-        self.resolves.setdefault(fp, (at, str(event["kind"])))
+        self.seen.setdefault((rule.name, event["site"]), []).append((at, str(event["kind"])))
 
     def write(self, conn: Connection) -> None:
-        for (rule, site), at in self.marks.items():
-            _set_mark(conn, rule, state.fingerprint(rule, site, {}), {"site": site}, at)
-        for fp, (at, kind) in self.resolves.items():
-            state.resolve_fingerprint(conn, fp, at=at, reason=f"{kind} arrived again")
+        for (rule, site), arrivals in self.seen.items():
+            fp = state.fingerprint(rule, site, {})
+            _set_mark(conn, rule, fp, {"site": site}, max(at for at, _ in arrivals))
+            _resolve_absence(conn, fp, arrivals)
+
+
+def _resolve_absence(conn: Connection, fp: str, arrivals: Sequence[tuple[datetime, str]]) -> None:
+    """Resolve the open absence alert at the first arrival newer than the event it missed.
+
+    An event older than that (one that arrives late) says nothing about the silence since.
+    """
+    current = state.open_alert(conn, fp)
+    if current is None:
+        return
+    last_seen = (current.details or {}).get("last_seen")
+    missed_since = as_utc(datetime.fromisoformat(last_seen)) if last_seen else None
+    for at, kind in arrivals:
+        if missed_since is None or at > missed_since:
+            state.resolve(conn, current.id, at=at, actor="rule", reason=f"{kind} arrived again")
+            return
 
 
 def _marks(conn: Connection, rule: str) -> list[sa.Row[Any]]:
