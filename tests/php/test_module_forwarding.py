@@ -171,3 +171,22 @@ def test_after_cron_job_delivers_a_heartbeat(
     assert len(beats) == 1
     assert beats[0]["payload"]["spool_depth"] == 0
     assert beats[0]["payload"]["dropped_events"] == 0
+
+
+def test_nul_bytes_in_values_and_keys_do_not_cost_the_event(
+    php: str, collector: Collector, tmp_path: Path
+) -> None:
+    hook = next(iter(catalog_hooks()))
+    calls = [
+        {"hook": hook, "vars": {"n": 1, "message": "hello\x00world"}},
+        {"hook": hook, "vars": {"n": 2, "a\x00b": 1, "nested": {"x\x00": ["\x00"]}}},
+        {"hook": hook, "vars": {"n": 3}},
+    ]
+    run_harness(php, calls, env_for(collector, tmp_path), tmp_path)
+
+    stored = {e["payload"]["n"]: e["payload"] for e in hook_events(collector)}
+    assert sorted(stored) == [1, 2, 3]
+    assert stored[1]["message"] == "hello\ufffdworld"
+    assert stored[2]["a\ufffdb"] == 1
+    assert stored[2]["nested"] == {"x\ufffd": ["\ufffd"]}
+    assert not (tmp_path / "spool" / "rejected.jsonl").exists()

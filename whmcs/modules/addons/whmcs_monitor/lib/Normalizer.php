@@ -10,6 +10,10 @@
  *
  * The walk is bounded: depth, items per array and string length are capped so one odd hook
  * cannot make an event huge or slow.
+ *
+ * NUL bytes in strings and keys become U+FFFD (as invalid UTF-8 does when the event is encoded):
+ * the collector refuses "\u0000", since no database text column can hold it, and the whole
+ * event would be lost over one byte.
  */
 
 namespace WhmcsMonitor;
@@ -19,6 +23,7 @@ final class Normalizer
     const MAX_DEPTH = 8;
     const MAX_ITEMS = 200;
     const MAX_STRING = 8192;
+    const NUL_REPLACEMENT = "\u{FFFD}";
 
     /** Columns that are safe to forward, per WHMCS model (matched on the short class name). */
     const FIELDS = array(
@@ -56,6 +61,7 @@ final class Normalizer
             return is_finite($value) ? $value : (string) $value;
         }
         if (is_string($value)) {
+            $value = self::withoutNul($value);
             return strlen($value) > self::MAX_STRING ? substr($value, 0, self::MAX_STRING) . '...[truncated]' : $value;
         }
         if ($depth >= self::MAX_DEPTH) {
@@ -69,7 +75,7 @@ final class Normalizer
                     $out['_truncated_items'] = count($value) - self::MAX_ITEMS;
                     break;
                 }
-                $out[$key] = self::value($item, $depth + 1);
+                $out[is_string($key) ? self::withoutNul($key) : $key] = self::value($item, $depth + 1);
             }
             return $out;
         }
@@ -77,6 +83,11 @@ final class Normalizer
             return self::object($value, $depth);
         }
         return '[' . gettype($value) . ']';
+    }
+
+    private static function withoutNul($text)
+    {
+        return strpos($text, "\0") === false ? $text : str_replace("\0", self::NUL_REPLACEMENT, $text);
     }
 
     /**
