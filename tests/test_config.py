@@ -33,9 +33,40 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
     assert any(p.startswith("sites[0].id: must be 1-64 lower-case letters") for p in found)
 
 
-def test_duplicate_site_ids_are_refused() -> None:
+def test_duplicate_site_ids_are_refused_at_the_second_one() -> None:
     site = {"id": "main", "secret": GOOD_SECRET}
-    assert problems({"sites": [site, site]}) == ["site id 'main' is used twice"]
+    assert problems({"sites": [site, site]}) == ["sites[1].id: 'main' is used twice"]
+
+
+def test_secret_and_duplicate_problems_are_reported_beside_every_other_one() -> None:
+    found = problems(
+        {
+            "sites": [
+                {"id": "Main", "secret": "short"},
+                {"id": "ok", "secret": GOOD_SECRET},
+                {"id": "ok", "secret": GOOD_SECRET},
+                {"id": "Bad Id"},
+            ],
+            "server": {"port": 70000},
+        }
+    )
+    assert sorted(found) == [
+        "server.port: must be at most 65535",
+        "sites[0].id: must be 1-64 lower-case letters, digits, '-' or '_'",
+        "sites[0].secret: must be at least 32 characters",
+        "sites[2].id: 'ok' is used twice",
+        "sites[3].id: must be 1-64 lower-case letters, digits, '-' or '_'",
+        "sites[3].secret: is required (give secret, secret_env or secret_file)",
+    ]
+
+
+def test_a_short_secret_from_the_environment_names_the_variable() -> None:
+    found = problems(
+        {"sites": [{"id": "main", "secret_env": "MAIN_SECRET"}]}, {"MAIN_SECRET": "short"}
+    )
+    assert found == [
+        "sites[0].secret: must be at least 32 characters (from secret_env MAIN_SECRET)"
+    ]
 
 
 def test_environment_overrides_the_file() -> None:
@@ -86,7 +117,7 @@ def test_a_secret_can_come_from_a_file(tmp_path: Path) -> None:
 
 def test_a_secret_env_that_is_unset_is_reported() -> None:
     found = problems({"sites": [{"id": "main", "secret_env": "NOPE_NOT_SET"}]})
-    assert found == ["sites[0]: secret_env names NOPE_NOT_SET, which is not set"]
+    assert found == ["sites[0].secret: secret_env names NOPE_NOT_SET, which is not set"]
 
 
 def test_secrets_are_never_printed() -> None:

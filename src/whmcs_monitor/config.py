@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 import yaml
@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -38,6 +39,10 @@ DEFAULT_CONFIG_PATH = Path("data/config.yaml")
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MIN_SECRET_LENGTH = 32
 STORE_BACKENDS = ("sqlite", "postgresql")
+# The validation context parse_settings() passes: the site ids validated so far, and the
+# environment that secret_env names are read from.
+SEEN_SITE_IDS = "site_ids"
+ENVIRON = "environ"
 
 
 class _Section(BaseModel):
@@ -95,30 +100,59 @@ class IngestConfig(_Section):
 
 
 class _Secreted(_Section):
-    """A section holding one secret, given inline, by environment variable or by file."""
+    """A section holding one secret, given inline, by environment variable or by file.
 
-    secret: SecretStr | None = None
+    Every check is a field validator on ``secret`` (declared last, so pydantic has validated
+    the other two when it runs): unlike a model validator, it runs, and reports, even when
+    another field of the section is wrong.
+    """
+
+    secret_required: ClassVar[bool] = False
     secret_env: str | None = None
     secret_file: Path | None = None
+    secret: SecretStr | None = Field(default=None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _resolve_secret(self) -> _Secreted:
-        given = [x for x in (self.secret, self.secret_env, self.secret_file) if x is not None]
-        if len(given) > 1:
+    @field_validator("secret")
+    @classmethod
+    def _resolve_secret(cls, inline: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if "secret_env" not in info.data or "secret_file" not in info.data:
+            return inline  # that field is wrong and reported on its own
+        env, file = info.data["secret_env"], info.data["secret_file"]
+        if sum(x is not None for x in (inline, env, file)) > 1:
             raise ValueError("give only one of secret, secret_env and secret_file")
-        if self.secret_env is not None:
-            value = os.environ.get(self.secret_env)
-            if value is None:
-                raise ValueError(f"secret_env names {self.secret_env}, which is not set")
-            self.secret = SecretStr(value)
-        elif self.secret_file is not None:
-            try:
-                self.secret = SecretStr(self.secret_file.read_text("utf-8").strip())
-            except OSError as exc:
-                raise ValueError(f"secret_file {self.secret_file}: {exc.strerror}") from exc
-        if self.secret is not None and len(self.secret.get_secret_value()) < MIN_SECRET_LENGTH:
-            raise ValueError(f"secret: must be at least {MIN_SECRET_LENGTH} characters")
-        return self
+        if env is not None:
+            value, origin = _secret_from_env(env, info), f" (from secret_env {env})"
+        elif file is not None:
+            value, origin = _secret_from_file(file), f" (from secret_file {file})"
+        elif inline is not None:
+            value, origin = inline.get_secret_value(), ""
+        elif cls.secret_required:
+            raise ValueError("is required (give secret, secret_env or secret_file)")
+        else:
+            return None
+        if len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters{origin}")
+        return SecretStr(value)
+
+
+def _context(info: ValidationInfo, key: str) -> Any:
+    return info.context.get(key) if isinstance(info.context, dict) else None
+
+
+def _secret_from_env(name: str, info: ValidationInfo) -> str:
+    environ = _context(info, ENVIRON)
+    value = (os.environ if environ is None else environ).get(name)
+    if value is None:
+        raise ValueError(f"secret_env names {name}, which is not set")
+    return value
+
+
+def _secret_from_file(path: Path) -> str:
+    try:
+        return path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ValueError(f"secret_file {path}: {reason}") from exc
 
 
 class WhmcsDatabaseConfig(_Section):
@@ -150,21 +184,22 @@ class SiteConfig(_Secreted):
     database: WhmcsDatabaseConfig | None = None
     api: WhmcsApiConfig | None = None
 
+    secret_required: ClassVar[bool] = True
+
     @field_validator("id")
     @classmethod
-    def _id_shape(cls, value: str) -> str:
+    def _id_shape_and_unique(cls, value: str, info: ValidationInfo) -> str:
         if not SITE_ID_RE.match(value):
             raise ValueError("must be 1-64 lower-case letters, digits, '-' or '_'")
+        seen = _context(info, SEEN_SITE_IDS)
+        if seen is not None:
+            if value in seen:
+                raise ValueError(f"{value!r} is used twice")
+            seen.add(value)
         return value
 
-    @model_validator(mode="after")
-    def _secret_given(self) -> SiteConfig:
-        if self.secret is None:
-            raise ValueError("secret: a site needs a secret (secret, secret_env or secret_file)")
-        return self
-
     def secret_bytes(self) -> bytes:
-        assert self.secret is not None  # guaranteed by _secret_given
+        assert self.secret is not None  # guaranteed by secret_required
         return self.secret.get_secret_value().encode("utf-8")
 
 
@@ -205,15 +240,6 @@ class Settings(_Section):
                 f"analytics.weekly_report.receiver: {name!r} is not one of alerting.receivers "
                 f"({known})"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _unique_sites(self) -> Settings:
-        seen: set[str] = set()
-        for site in self.sites:
-            if site.id in seen:
-                raise ValueError(f"site id {site.id!r} is used twice")
-            seen.add(site.id)
         return self
 
     @property
@@ -299,9 +325,12 @@ def parse_settings(
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(["the file must hold a mapping of settings"], source)
-    merged = _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
+    environ = dict(os.environ if environ is None else environ)
+    merged = _merge(data, _env_overrides(environ))
     try:
-        return Settings.model_validate(merged)
+        # Sites are validated in order; each id checks itself against the ones before it, so a
+        # duplicate is reported at its own path even when some other setting is wrong.
+        return Settings.model_validate(merged, context={SEEN_SITE_IDS: set(), ENVIRON: environ})
     except ValidationError as exc:
         raise ConfigError([format_error(e) for e in exc.errors()], source) from exc
 
