@@ -182,3 +182,20 @@ def test_one_site_failing_does_not_stop_the_others(
         services.db.dispose()
     assert not first.ok and "RuntimeError: a bug" in (first.error or "")
     assert second.ok and second.site == settings.sites[1].id
+
+
+def test_a_table_emptied_under_the_cursor_is_read_again_in_a_new_generation(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    _failed_logins(harness.whmcs, 1, 5)
+    assert harness.cycle().ok
+    harness.whmcs.execute("TRUNCATE TABLE tblactivitylog")
+    _failed_logins(harness.whmcs, 6, 3)  # ids 1 to 3 again
+    assert harness.cycle().ok
+    assert "tblactivitylog now ends before id 5" in caplog.text
+    assert harness.cycle().ok
+    assert _clients(harness) == list(range(1, 9))
+    again = [e for e in harness.events() if e["kind"] == "security.client_login_failed"]
+    assert sorted(e["id"] for e in again if e["subjects"]["client"] > 5) == [
+        f"poll:g1:tblactivitylog:{n}" for n in (1, 2, 3)
+    ]

@@ -13,6 +13,7 @@ deterministic event ids make the re-read harmless.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -36,6 +37,7 @@ from whmcs_monitor.sources.whmcs_db import Row
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import insert_events
 
+log = logging.getLogger(__name__)
 Mode = Literal["tail", "sweep", "snapshot"]
 MAX_PAGES = 20  # per feed and cycle: a backlog is caught up over several cycles
 MAX_WATCHED = 2000  # open rows re-read per feed and cycle; the oldest beyond it are dropped
@@ -121,23 +123,59 @@ def _commit(
 
 
 def _start(db: Database, ctx: Context, feed: Feed) -> int:
-    """Where a feed starts: the newest row (``start_at: end``) or the beginning."""
+    """Where a tail or sweep feed reads from this cycle."""
     with db.read() as conn:
         stored = get_position(conn, ctx.site, feed.name)
-    if stored is not None:
-        return int(stored)
+    if stored is None:
+        position = _initial(ctx, feed)
+        with db.write() as conn:
+            set_position(conn, ctx.site, feed.name, str(position), ctx.now)
+        return position
+    if feed.mode == "tail" and _newest(ctx, feed) < int(stored):
+        return _restart(db, ctx, feed, int(stored))
+    return int(stored)
+
+
+def _initial(ctx: Context, feed: Feed) -> int:
+    """Where a new feed starts: the newest row (``start_at: end``) or the beginning."""
     if feed.mode == "sweep" or ctx.config.start_at == "beginning":
         return 0
+    return _newest(ctx, feed)
+
+
+def _newest(ctx: Context, feed: Feed) -> int:
     rows = ctx.fetch(queries.head(feed.query.table), {"after": 0})
-    newest = int(rows[0]["id"] or 0) if rows else 0
-    with db.write() as conn:
-        set_position(conn, ctx.site, feed.name, str(newest), ctx.now)
-    return newest
+    return int(rows[0]["id"] or 0) if rows else 0
+
+
+def _restart(db: Database, ctx: Context, feed: Feed, cursor: int) -> int:
+    """Start a feed over whose table now ends before its cursor.
+
+    The table was emptied or restored from an older backup: its new rows reuse ids already
+    read, so the feed would skip them all until the ids pass the cursor again. It starts over
+    as a new feed would, in a new generation that gives its events other ids than the old rows'
+    (which would otherwise be dropped as duplicates).
+    """
+    ctx.generation += 1
+    ctx.state.clear()
+    ctx.state["generation"] = ctx.generation
+    position = _initial(ctx, feed)
+    log.warning(
+        "site %s: %s now ends before id %d, where the poller stopped: it was emptied or "
+        "restored from an older backup. The poller starts it over after id %d.",
+        ctx.site,
+        feed.query.table,
+        cursor,
+        position,
+    )
+    _commit(db, ctx, feed.name, Derived(), str(position))
+    return position
 
 
 def run_feed(db: Database, ctx: Context, feed: Feed) -> FeedResult:
     with db.read() as conn:
         ctx.state = get_state(conn, ctx.site, f"feed:{feed.name}")
+    ctx.generation = int(ctx.state.get("generation", 0))
     before = copy.deepcopy(ctx.state)
     result = FeedResult(feed.name)
     if feed.mode == "snapshot":

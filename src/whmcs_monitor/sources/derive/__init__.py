@@ -33,6 +33,7 @@ class Context:
     fetch: Fetch
     state: dict[str, Any] = field(default_factory=dict)
     origin: str = "whmcs-db"
+    generation: int = 0  # > 0 once a feed's table was emptied or restored (see feeds._restart)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -56,12 +57,13 @@ class Context:
         occurred_at: datetime | None = None,
         severity: str | None = None,
     ) -> Event:
+        prefix = f"poll:g{self.generation}:" if self.generation else "poll:"
         return build_event(
             self.catalog.get(kind),
             site=self.site,
             data=data,
             occurred_at=occurred_at or self.now,
-            event_id=f"poll:{key}"[:128],
+            event_id=f"{prefix}{key}"[:128],
             severity=severity,
             context={"origin": self.origin},
         )
