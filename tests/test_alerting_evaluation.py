@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -356,3 +357,26 @@ def test_a_late_event_neither_resolves_an_absence_nor_moves_its_clock_back(
     store_events(db, ("invoice.paid", {"invoiceid": 2}, T0 + timedelta(hours=7, minutes=2)))
     engine.step(now=T0 + timedelta(hours=7, minutes=2))
     assert [a["state"] for a in alert_rows(db)] == ["resolved"]
+
+
+def test_the_alerts_of_a_removed_rule_resolve_and_say_why(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    rules_file = tmp_path / "r.yaml"
+    engine = engine_with_rules(
+        database_url,
+        db,
+        rules_file,
+        "rules: [{name: gw, match: {kinds: [gateway.failure]}, resolve_after: 1d}]",
+    )
+    store_events(db, _failure("stripe", 0))
+    engine.step(now=T0)
+    rules_file.write_text("rules: []\n")
+    later = rules_file.stat().st_mtime + 5
+    os.utime(rules_file, (later, later))  # a reload, as an operator's edit makes it
+    engine.step(now=T0 + timedelta(hours=1))
+    (alert,) = alert_rows(db)
+    assert (alert["state"], alert["ends_at"]) == ("resolved", (T0 + timedelta(hours=1)).isoformat())
+    with db.read() as conn:
+        details = [r.detail for r in conn.execute(sa.select(alert_history.c.detail))]
+    assert details[-1] == "rule gw was removed or disabled"

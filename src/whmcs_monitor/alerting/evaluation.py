@@ -278,6 +278,7 @@ class Evaluator:
                 self._check_absence(conn, rule, now, sites)
             else:
                 self._check_metric(conn, rule, now)
+        self._resolve_orphans(conn, now)
         horizon = max((r.count.window for r in self.rules.rules if r.count), default=timedelta(0))
         conn.execute(rule_hits.delete().where(rule_hits.c.at < now - horizon - timedelta(hours=1)))
 
@@ -320,6 +321,24 @@ class Evaluator:
                 at=now,
                 actor="rule",
                 reason=f"no new event for {format_duration(quiet)}",
+            )
+
+    def _resolve_orphans(self, conn: Connection, now: datetime) -> None:
+        """Resolve the open alerts of rules that are no longer loaded (removed, renamed or
+        disabled): nothing else would ever resolve them, and they would repeat forever."""
+        orphans = conn.execute(
+            sa.select(alerts.c.id, alerts.c.rule).where(
+                alerts.c.state.in_(state.OPEN_STATES),
+                alerts.c.rule.not_in([r.name for r in self.rules.rules]),
+            )
+        )
+        for row in orphans.all():
+            state.resolve(
+                conn,
+                row.id,
+                at=now,
+                actor="rule",
+                reason=f"rule {row.rule} was removed or disabled",
             )
 
     def _expire_counts(self, conn: Connection, rule: Rule, now: datetime) -> None:
