@@ -76,9 +76,47 @@ def test_environment_overrides_the_file() -> None:
     assert settings.server.port == 9100
 
 
-def test_a_bad_environment_override_names_the_setting() -> None:
+def test_a_bad_environment_override_names_the_setting_and_the_variable() -> None:
     assert problems({}, {"WHMCS_MONITOR_SERVER__PORT": "eighty"}) == [
-        "server.port: must be a whole number"
+        "server.port: must be a whole number (set by WHMCS_MONITOR_SERVER__PORT)"
+    ]
+    assert problems({}, {"WHMCS_MONITOR_SERVER__COLOUR": "blue"}) == [
+        "server.colour: is not a known setting (check the spelling) "
+        "(set by WHMCS_MONITOR_SERVER__COLOUR)"
+    ]
+
+
+def test_variables_that_only_share_the_prefix_are_not_settings() -> None:
+    settings = parse_settings(
+        {"sites": [{"id": "main", "secret_env": "WHMCS_MONITOR_MAIN_SECRET"}]},
+        environ={
+            "WHMCS_MONITOR_MAIN_SECRET": GOOD_SECRET,
+            "WHMCS_MONITOR_SECRET": "the PHP module's",
+            "WHMCS_MONITOR_COLLECTOR_URL": "https://monitor.example",
+            "WHMCS_MONITOR_CHROMIUM": "/usr/bin/chromium",
+            "WHMCS_MONITOR_CONFIG": "/etc/whmcs-monitor/config.yaml",
+        },
+    )
+    assert settings.sites[0].secret_bytes() == GOOD_SECRET.encode()
+
+
+def test_list_settings_come_from_the_environment_as_json() -> None:
+    settings = parse_settings(
+        {},
+        environ={
+            "WHMCS_MONITOR_SERVER__TRUSTED_PROXIES": '["10.0.0.1", "10.0.0.2"]',
+            "WHMCS_MONITOR_SERVER__HOST": "[::1]",  # text stays text, brackets and all
+        },
+    )
+    assert settings.server.trusted_proxies == ["10.0.0.1", "10.0.0.2"]
+    assert settings.server.host == "[::1]"
+
+
+def test_a_list_setting_that_is_not_json_names_the_variable() -> None:
+    found = problems({}, {"WHMCS_MONITOR_SERVER__TRUSTED_PROXIES": "[10.0.0.1]"})
+    assert found == [
+        "WHMCS_MONITOR_SERVER__TRUSTED_PROXIES: server.trusted_proxies is a list or mapping, "
+        "so give it as JSON (like [\"10.0.0.1\"]); Expecting ',' delimiter at column 6"
     ]
 
 

@@ -7,10 +7,11 @@ file, then the defaults here. Secrets may come from the file, from another envir
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import sqlalchemy as sa
 import yaml
@@ -250,21 +251,77 @@ class Settings(_Section):
         return next((s for s in self.sites if s.id == site_id), None)
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def _env_variables(environ: dict[str, str]) -> dict[tuple[str, ...], str]:
+    """The ``WHMCS_MONITOR_*`` variables that set a setting, by its path.
+
+    Only a name whose first part is a top-level setting counts (``WHMCS_MONITOR_SERVER__PORT``
+    is ``("server", "port")``). Others share the prefix without being settings: the PHP
+    module's ``WHMCS_MONITOR_SECRET``, a ``secret_env`` such as ``WHMCS_MONITOR_MAIN_SECRET``,
+    ``WHMCS_MONITOR_CONFIG``; they are left alone.
+    """
+    found: dict[tuple[str, ...], str] = {}
+    for name in environ:
+        if name.startswith(ENV_PREFIX):
+            path = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
+            if path[0] in Settings.model_fields:
+                found[path] = name
+    return found
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *get_args(annotation)):  # a section, or a section | None
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _takes_json(path: tuple[str, ...]) -> bool:
+    """Whether the setting at ``path`` is a list or a mapping, which the environment gives as JSON."""
+    annotation: Any = Settings
+    for part in path:
+        model = _model_in(annotation)
+        if model is None or part not in model.model_fields:
+            return False  # not a setting: validation says so, naming the variable
+        annotation = model.model_fields[part].annotation
+    kinds = {get_origin(a) or a for a in (annotation, *get_args(annotation))}
+    return bool(kinds & {list, dict, tuple, set}) or _model_in(annotation) is not None
+
+
+def _env_value(path: tuple[str, ...], name: str, text: str) -> Any:
+    if not _takes_json(path):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            [
+                f"{name}: {'.'.join(path)} is a list or mapping, so give it as JSON "
+                f'(like ["10.0.0.1"]); {exc.msg} at column {exc.colno}'
+            ],
+            "the environment",
+        ) from exc
+
+
+def _env_overrides(
+    variables: dict[tuple[str, ...], str], environ: dict[str, str]
+) -> dict[str, Any]:
     """``WHMCS_MONITOR_SERVER__PORT=9000`` becomes ``{"server": {"port": "9000"}}``."""
     tree: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == "WHMCS_MONITOR_CONFIG":
-            continue
-        path = name[len(ENV_PREFIX) :].lower().split("__")
+    for path, name in variables.items():
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 break
         else:
-            node[path[-1]] = value
+            node[path[-1]] = _env_value(path, name, environ[name])
     return tree
+
+
+def _variable_behind(loc: tuple[int | str, ...], variables: dict[tuple[str, ...], str]) -> str:
+    """The variable that set the setting at ``loc`` (or a section holding it), if any."""
+    parts = tuple(str(p) for p in loc)
+    return next((name for path, name in variables.items() if parts[: len(path)] == path), "")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -326,13 +383,18 @@ def parse_settings(
     if not isinstance(data, dict):
         raise ConfigError(["the file must hold a mapping of settings"], source)
     environ = dict(os.environ if environ is None else environ)
-    merged = _merge(data, _env_overrides(environ))
+    variables = _env_variables(environ)
+    merged = _merge(data, _env_overrides(variables, environ))
     try:
         # Sites are validated in order; each id checks itself against the ones before it, so a
         # duplicate is reported at its own path even when some other setting is wrong.
         return Settings.model_validate(merged, context={SEEN_SITE_IDS: set(), ENVIRON: environ})
     except ValidationError as exc:
-        raise ConfigError([format_error(e) for e in exc.errors()], source) from exc
+        problems = []
+        for error in exc.errors():
+            variable = _variable_behind(error["loc"], variables)
+            problems.append(format_error(error) + (f" (set by {variable})" if variable else ""))
+        raise ConfigError(problems, source) from exc
 
 
 def config_path(explicit: str | Path | None = None) -> Path:
