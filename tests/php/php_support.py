@@ -15,7 +15,9 @@ import hashlib
 import hmac
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -81,9 +83,14 @@ def run_harness(
     *,
     module_dir: Path = MODULE_DIR,
     timeout: float = 60,
+    max_file_bytes: int | None = None,
 ) -> HarnessRun:
     """Fire ``calls`` through the emulated WHMCS in a fresh php process and wait for its end
-    (its shutdown flush included)."""
+    (its shutdown flush included).
+
+    ``max_file_bytes`` caps the size of every file the process writes (RLIMIT_FSIZE, with
+    SIGXFSZ ignored): a write past it is cut short, as on a full disk.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = workdir / f"scenario-{time.monotonic_ns()}.json"
     scenario.write_text(json.dumps({"module_dir": str(module_dir), "calls": calls}))
@@ -106,6 +113,7 @@ def run_harness(
         text=True,
         timeout=timeout,
         check=False,
+        preexec_fn=None if max_file_bytes is None else lambda: _limit_file_size(max_file_bytes),
     )
     seconds = time.monotonic() - started
     assert proc.returncode == 0, f"php exited {proc.returncode}: {proc.stderr}\n{proc.stdout}"
@@ -117,6 +125,11 @@ def run_harness(
         error_log=error_log.read_text() if error_log.exists() else "",
         seconds=seconds,
     )
+
+
+def _limit_file_size(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a short write instead of a killed process
 
 
 def spool_events(spool_dir: Path) -> list[dict[str, Any]]:

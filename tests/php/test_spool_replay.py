@@ -245,3 +245,34 @@ def test_events_a_spent_budget_leaves_unsorted_are_spooled_not_rejected(
     rejected = (spool_dir / "rejected.jsonl").read_text().splitlines()
     assert [json.loads(line)["vars"]["n"] for line in rejected] == [7]
     assert spool_events(spool_dir) == []
+
+
+def test_a_short_write_to_the_spool_leaves_no_torn_line_and_no_warning(
+    php: str, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    mod = module(tmp_path)
+    env = module_env(url="http://127.0.0.1:9", site_id="s", secret="k", spool_dir=spool_dir)
+    calls = [{"hook": "TicketOpen", "vars": {"n": i, "pad": "x" * 200}} for i in range(20)]
+    full = run_harness(php, calls, env, tmp_path, module_dir=mod, max_file_bytes=2048)
+
+    assert "fwrite" not in full.stderr + full.error_log
+    state = json.loads((spool_dir / "state.json").read_text())
+    assert state["dropped_events"] == 20  # counted, not silently lost
+    assert state["last_drop_reason"] == "spool write failed"
+
+    run_harness(php, [{"hook": "TicketOpen", "vars": {"n": 99}}], env, tmp_path, module_dir=mod)
+    assert [e["vars"]["n"] for e in spool_events(spool_dir)] == [99]  # not glued to a torn line
+
+
+def test_a_short_write_of_the_state_file_keeps_its_counters(php: str, tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir(mode=0o700)
+    (spool_dir / "state.json").write_text(json.dumps({"dropped_events": 5, "sent_events": 7}))
+    env = module_env(url="http://127.0.0.1:9", site_id="s", secret="k", spool_dir=spool_dir)
+    calls = [{"hook": "TicketOpen", "vars": {"n": 1}}]
+    run = run_harness(php, calls, env, tmp_path, module_dir=module(tmp_path), max_file_bytes=200)
+
+    assert "fwrite" not in run.stderr + run.error_log
+    state = json.loads((spool_dir / "state.json").read_text())
+    assert state["dropped_events"] == 5 and state["sent_events"] == 7

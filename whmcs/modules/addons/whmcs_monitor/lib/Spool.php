@@ -75,6 +75,7 @@ final class Spool
         if (self::ensureDir($this->dir)) {
             $handle = $this->openLockedForAppend();
             if ($handle !== false) {
+                $fileSize = fstat($handle)['size'];
                 $size = $this->bytes();
                 $chunk = '';
                 foreach ($lines as $line) {
@@ -86,11 +87,11 @@ final class Spool
                     $size += $add;
                     $written++;
                 }
-                if ($chunk !== '' && fwrite($handle, $chunk) !== strlen($chunk)) {
-                    $written = 0; // a torn line is skipped at replay: count the whole chunk as lost
+                if ($chunk !== '' && !self::writeWhole($handle, $chunk, $fileSize)) {
+                    $written = 0;
                     $reason = 'spool write failed';
                 }
-                fflush($handle);
+                @fflush($handle);
                 flock($handle, LOCK_UN);
                 fclose($handle);
             } else {
@@ -279,6 +280,23 @@ final class Spool
         $this->state->recordRejected(count($batch), $error);
     }
 
+    /**
+     * Write all of $data at the handle's position, or leave the file $size bytes long. A short
+     * write (a full disk) would leave a torn line that the next append is glued onto, losing that
+     * event too. The warning PHP raises for it is handled here: it must not reach WHMCS's error
+     * handler.
+     *
+     * @param resource $handle
+     */
+    public static function writeWhole($handle, $data, $size)
+    {
+        if (@fwrite($handle, $data) === strlen($data)) {
+            return true;
+        }
+        @ftruncate($handle, $size);
+        return false;
+    }
+
     /** @return string[] complete lines; a torn last line (crash mid-write) is skipped */
     private static function readLines($path)
     {
@@ -301,12 +319,15 @@ final class Spool
     private static function rewrite($path, array $lines)
     {
         $tmp = $path . '.tmp';
+        $text = $lines ? implode("\n", $lines) . "\n" : '';
         $old = umask(0077);
-        $ok = @file_put_contents($tmp, $lines ? implode("\n", $lines) . "\n" : '') !== false;
+        $ok = @file_put_contents($tmp, $text) === strlen($text);
         umask($old);
         if ($ok) {
             @chmod($tmp, 0600);
             @rename($tmp, $path);
+        } else {
+            @unlink($tmp); // the old file stays: its sent lines are sent again, and deduplicated
         }
     }
 

@@ -119,15 +119,30 @@ final class State
             $text = stream_get_contents($handle);
             $data = $text ? json_decode($text, true) : null;
             $state = call_user_func($change, array_merge(self::blank(), is_array($data) ? $data : array()));
-            $json = json_encode($state, JSON_UNESCAPED_SLASHES | JSON_PRETTY_PRINT);
-            ftruncate($handle, 0);
-            rewind($handle);
-            $ok = fwrite($handle, $json) === strlen($json);
-            fflush($handle);
+            $json = (string) json_encode($state, JSON_UNESCAPED_SLASHES | JSON_PRETTY_PRINT);
+            $ok = self::overwrite($handle, $json, (string) $text);
+            @fflush($handle);
             flock($handle, LOCK_UN);
         }
         fclose($handle);
         @chmod($this->path, 0600);
         return $ok;
+    }
+
+    /**
+     * Replace the file's content with $json; when the disk is full, put $old back (its bytes are
+     * already on disk, so that fits) rather than leave half a JSON document and lose every counter.
+     *
+     * @param resource $handle
+     */
+    private static function overwrite($handle, $json, $old)
+    {
+        rewind($handle);
+        if (Spool::writeWhole($handle, $json, strlen($old))) {
+            return ftruncate($handle, strlen($json));
+        }
+        rewind($handle);
+        Spool::writeWhole($handle, $old, strlen($old));
+        return false;
     }
 }
