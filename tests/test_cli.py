@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -180,6 +182,39 @@ def test_users_add_passwd_disable(initialized: Path) -> None:
     assert bob["disabled"] is True and bob["role"] == "operator"
     code, output = run(initialized, "audit", "verify")
     assert code == 0 and "3 audit record(s)" in output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["events", "--config", "{path}", "--json"], id="after-the-command"),
+        pytest.param(
+            ["--config", "{missing}", "events", "--json", "--config", "{path}"],
+            id="the-last-one-wins",
+        ),
+        pytest.param(["alerts", "--config", "{path}", "list", "--json"], id="after-a-group"),
+        pytest.param(["alerts", "list", "--json", "--config", "{path}"], id="after-a-subcommand"),
+        pytest.param(["config", "check", "--config", "{path}"], id="after-config-check"),
+    ],
+)
+def test_config_is_accepted_before_and_after_the_command(
+    initialized: Path, tmp_path: Path, args: list[str]
+) -> None:
+    argv = [a.format(path=initialized, missing=tmp_path / "missing.yaml") for a in args]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+
+
+def test_every_command_has_the_config_option() -> None:
+    def walk(command: click.Command) -> Iterator[click.Command]:
+        yield command
+        for sub in getattr(command, "commands", {}).values():
+            yield from walk(sub)
+
+    missing = [
+        c.name for c in walk(main) if "--config" not in {o for p in c.params for o in p.opts}
+    ]
+    assert missing == []
 
 
 def test_a_missing_config_says_how_to_create_one(tmp_path: Path) -> None:

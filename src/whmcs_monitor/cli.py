@@ -20,6 +20,7 @@ from whmcs_monitor.catalog.docs import render_markdown
 from whmcs_monitor.checks.cli import check_command
 from whmcs_monitor.clikit import (
     Context,
+    accept_config_everywhere,
     add_text_row,
     emit_json,
     err,
@@ -41,17 +42,10 @@ from whmcs_monitor.whmcs_cli import whmcs_group
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="whmcs-monitor")
-@click.option(
-    "--config",
-    "config",
-    envvar="WHMCS_MONITOR_CONFIG",
-    metavar="PATH",
-    help="Config file [default: data/config.yaml; env WHMCS_MONITOR_CONFIG].",
-)
 @click.pass_context
-def main(ctx: click.Context, config: str | None) -> None:
+def main(ctx: click.Context) -> None:
     """Monitoring and alerting for WHMCS."""
-    ctx.obj = Context(config)
+    ctx.ensure_object(Context)  # --config (see accept_config_everywhere) may have made it
 
 
 def _print_init(report: InitReport) -> None:
@@ -420,3 +414,4 @@ for command in (
 ):
     main.add_command(command)
 audit_group.add_command(audit_export_cmd)
+accept_config_everywhere(main)

@@ -48,7 +48,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
 class Context:
     """The ``--config`` path and what it opens, created once per invocation."""
 
-    def __init__(self, config: str | None) -> None:
+    def __init__(self, config: str | None = None) -> None:
         self.path = config_path(config)
 
     def settings(self) -> Settings:
@@ -66,6 +66,31 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def _use_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).path = config_path(value)
+
+
+def accept_config_everywhere(command: click.Command) -> None:
+    """Give ``command`` and every command under it the same ``--config PATH`` option.
+
+    The brief promises ``--config`` on every command, so ``whmcs-monitor events --config c.yaml``
+    works as well as ``whmcs-monitor --config c.yaml events``; the last one given wins. Without
+    it, ``WHMCS_MONITOR_CONFIG`` or data/config.yaml is used (see :func:`config_path`).
+    """
+    command.params.append(
+        click.Option(
+            ["--config"],
+            metavar="PATH",
+            expose_value=False,
+            callback=_use_config,
+            help="Config file [default: data/config.yaml; env WHMCS_MONITOR_CONFIG].",
+        )
+    )
+    for sub in getattr(command, "commands", {}).values():
+        accept_config_everywhere(sub)
 
 
 def span_option(value: str, hint: str) -> timedelta:
