@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -363,3 +363,72 @@ def test_a_message_that_fails_unexpectedly_is_retried_and_dead_lettered_not_stuc
     engine.step(now=T0 + timedelta(minutes=1))
     dead = alert_rows(db, rule="notification-dead-letter")
     assert [(a["labels"]["receiver"], a["state"]) for a in dead] == [("hook", "firing")]
+
+
+def _during_post(number: int, action: Callable[[], object]) -> Callable[[Any], bool]:
+    """A ``refuse`` hook that runs ``action`` once, while post ``number`` (from 1) is in flight."""
+    seen: list[Any] = []
+
+    def hook(doc: Any) -> bool:
+        seen.append(doc)
+        if len(seen) == number:
+            action()
+        return False
+
+    return hook
+
+
+def _one_group_of_three(db: Database, hook: Any) -> None:
+    with db.write() as conn:
+        for i in range(3):
+            _queue(conn, hook, "g", i)
+
+
+def test_a_second_instance_never_resends_what_a_slow_pass_is_still_sending(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """A pass records each message as soon as it is sent, and holds its lease for longer than a
+    send can take: another instance polling minutes later finds nothing to take."""
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", coalesce_after=100)
+    hook = engine.settings.alerting.receivers[0]
+    _one_group_of_three(db, hook)
+    other = Database(database_url)
+    states_then: list[list[str]] = []
+
+    def other_instance_polls() -> None:
+        states_then.append([r["state"] for r in outbox_rows(db)])
+        outbox.deliver(other, [hook], render, now=utcnow() + timedelta(minutes=3))
+
+    receiver.refuse = _during_post(2, other_instance_polls)
+    try:
+        assert engine.deliver() == 3
+    finally:
+        other.dispose()
+    assert states_then == [["delivered", "sending", "sending"]]
+    sent = [post.json()["alerts"][0]["id"] for post in receiver.received]
+    assert sent == [0, 1, 2]
+
+
+def test_a_pass_whose_lease_was_taken_over_stops_and_records_nothing_over_it(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """The lease_until a pass wrote is its claim token: once another instance took the rows
+    over (the lease ran out), the pass sends none of them again and overwrites none of its
+    results."""
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", coalesce_after=100)
+    hook = engine.settings.alerting.receivers[0]
+    _one_group_of_three(db, hook)
+    other = Database(database_url)
+
+    def other_instance_takes_over() -> None:
+        receiver.refuse = None
+        outbox.deliver(other, [hook], render, now=utcnow() + timedelta(hours=1))
+
+    receiver.refuse = _during_post(1, other_instance_takes_over)
+    try:
+        assert engine.deliver() == 1  # the message in flight, and nothing after it
+    finally:
+        other.dispose()
+    sent = [post.json()["alerts"][0]["id"] for post in receiver.received]
+    assert sent == [0, 1, 2, 0]  # only the message in flight when the lease ran out goes twice
+    assert [r["state"] for r in outbox_rows(db)] == ["delivered"] * 3

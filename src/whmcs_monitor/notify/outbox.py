@@ -3,9 +3,11 @@
 A row goes pending → sending → delivered, or back to pending with exponential backoff and
 jitter, or to dead when the receiver refused it for good or too many attempts failed (which
 stores a ``notify.delivery_failed`` event, so the failure raises an alert of its own). Every
-attempt is written to ``deliveries``. Each receiver's rows go out in id order, so an alert's
-resolved notice never overtakes its firing notice; rows that piled up while a receiver was down
-are coalesced into one digest message instead of a burst.
+attempt is written to ``deliveries`` as soon as it ends, under the lease of the pass that
+claimed the row (:class:`Lease`), so several instances never send a row twice. Each group's
+rows go out in id order, so an alert's resolved notice never overtakes its firing notice; rows
+that piled up while a receiver was down are coalesced into one digest message instead of a
+burst.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import traceback
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
 from whmcs_monitor.alerting.tables import deliveries, notifications
 from whmcs_monitor.catalog import load_catalog
@@ -36,7 +39,10 @@ from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import insert_events
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)
+# How long a claimed row is held without a word from its dispatcher. Renewed before every send,
+# so it must outlast one send: a webhook gives up after at most 60 s, each SMTP step after at
+# most 120 s. A crashed instance's rows are offered again after it.
+LEASE = timedelta(minutes=10)
 MONITOR_SITE = "monitor"
 
 
@@ -90,6 +96,7 @@ def backoff(receiver: ReceiverConfig, attempts: int) -> timedelta:
 class Batch:
     receiver: str
     rows: list[sa.Row[Any]]
+    lease_until: datetime  # what the claim wrote on the rows: its token (see Lease)
 
 
 def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
@@ -107,6 +114,7 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
     """
     if not _work_waiting(db, now):  # most passes: no write transaction, no turn on the lock
         return []
+    until = now + LEASE
     with db.write() as conn:
         conn.execute(  # a crashed instance's lease ran out: offer its rows again
             notifications.update()
@@ -119,25 +127,31 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
             .order_by(notifications.c.id)
             .limit(limit)
         )
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        due = conn.execute(stmt).all()
+        due = conn.execute(_locked(conn, stmt)).all()
         heads = _group_heads(conn, now)
         taken: set[tuple[str, str]] = set()
-        by_receiver: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+        rows = []
         for row in due:
             group = (row.receiver, row.group_key)
             if group in taken or heads.get(group) == row.id:
                 taken.add(group)
-                by_receiver[row.receiver].append(row)
-        ids = [row.id for rows in by_receiver.values() for row in rows]
-        if ids:
+                rows.append(row)
+        if rows:
             conn.execute(
                 notifications.update()
-                .where(notifications.c.id.in_(ids))
-                .values(state="sending", lease_until=now + LEASE)
+                .where(notifications.c.id.in_([row.id for row in rows]))
+                .values(state="sending", lease_until=until)
             )
-        return [Batch(name, rows) for name, rows in by_receiver.items()]
+    by_receiver: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+    for row in rows:
+        by_receiver[row.receiver].append(row)
+    return [Batch(name, held_rows, until) for name, held_rows in by_receiver.items()]
+
+
+def _locked(conn: Connection, stmt: Select[Any]) -> Select[Any]:
+    if conn.dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
 
 
 def _work_waiting(db: Database, now: datetime) -> bool:
@@ -183,6 +197,134 @@ class Attempt:
     error: str | None = None
 
 
+@dataclass
+class Lease:
+    """A pass's hold on claimed rows; ``until`` is the ``lease_until`` it last wrote on them.
+
+    That value is the claim token. Another instance takes a row over only once its lease ran
+    out, and then writes a later ``lease_until``; so every write made under ``until`` lands only
+    on rows this pass still holds, and a pass that lost its rows sends and overwrites nothing.
+    Before each send the lease is renewed for a full ``LEASE``, far longer than one send takes.
+    """
+
+    db: Database
+    until: datetime
+    clock: Callable[[], datetime]
+
+    def start(self, rows: Sequence[sa.Row[Any]]) -> bool:
+        """Renew the lease on a stream's rows before its first send (it may have waited)."""
+        with self.db.write() as conn:
+            return self._renew(conn, rows)
+
+    def give_back(self, rows: Sequence[sa.Row[Any]]) -> None:
+        with self.db.write() as conn:
+            self._release(conn, rows)
+
+    def settle(
+        self,
+        receiver_name: str,
+        receiver: ReceiverConfig | None,
+        attempt: Attempt,
+        later: Sequence[sa.Row[Any]],
+    ) -> bool:
+        """Record one send as soon as it ended; then keep the rows behind it (after a success)
+        or give them back to wait (after a failure). True if the stream may go on."""
+        with self.db.write() as conn:
+            self._record(conn, receiver_name, receiver, attempt)
+            if attempt.outcome == "delivered":
+                return self._renew(conn, later)
+            self._release(conn, later)
+            return False
+
+    def _held(self, rows: Sequence[sa.Row[Any]]) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            notifications.c.id.in_([row.id for row in rows]),
+            notifications.c.state == "sending",
+            notifications.c.lease_until == self.until,
+        )
+
+    def _renew(self, conn: Connection, rows: Sequence[sa.Row[Any]]) -> bool:
+        """A full lease from now on ``rows``; if some are no longer held, the rest go back."""
+        if not rows:
+            return True
+        until = self.clock() + LEASE
+        kept = conn.execute(
+            notifications.update().where(self._held(rows)).values(lease_until=until)
+        ).rowcount
+        self.until = until
+        if kept == len(rows):
+            return True
+        log.warning(
+            "notification(s) %s to %s were taken over by another instance; not sending them",
+            [row.id for row in rows],
+            rows[0].receiver,
+        )
+        self._release(conn, rows)
+        return False
+
+    def _release(self, conn: Connection, rows: Sequence[sa.Row[Any]]) -> None:
+        """Back to pending as they were: rows waiting behind a failure or a rate limit."""
+        if rows:
+            conn.execute(
+                notifications.update()
+                .where(self._held(rows))
+                .values(state="pending", lease_until=None)
+            )
+
+    def _record(
+        self,
+        conn: Connection,
+        receiver_name: str,
+        receiver: ReceiverConfig | None,
+        attempt: Attempt,
+    ) -> None:
+        """The delivery log gets every attempt; the rows get its outcome only while held."""
+        ids = [row.id for row in attempt.rows]
+        kept = conn.execute(
+            notifications.update()
+            .where(self._held(attempt.rows))
+            .values(**_outcome(receiver, attempt))
+        ).rowcount
+        conn.execute(
+            deliveries.insert().values(
+                receiver=receiver_name,
+                notification_ids=ids,
+                attempt=attempt.rows[0].attempts + 1,
+                at=attempt.at,
+                outcome=attempt.outcome,
+                status=attempt.status,
+                error=attempt.error,
+                duration_ms=attempt.elapsed_ms,
+            )
+        )
+        if kept != len(ids):
+            log.warning(
+                "notification(s) %s to %s: the lease ran out during the send (%s), so another "
+                "instance may send them again",
+                ids,
+                receiver_name,
+                attempt.outcome,
+            )
+        elif attempt.outcome == "dead":
+            _raise_dead_letter(conn, receiver_name, ids, attempt.error or "", attempt.at)
+
+
+def _outcome(receiver: ReceiverConfig | None, attempt: Attempt) -> dict[str, Any]:
+    """A row after an attempt: delivered, pending again after a backoff (retry), or dead."""
+    values: dict[str, Any] = {
+        "attempts": notifications.c.attempts + 1,
+        "lease_until": None,
+        "last_error": attempt.error,
+    }
+    if attempt.outcome == "delivered":
+        return values | {"state": "delivered", "delivered_at": attempt.at}
+    if attempt.outcome == "retry":
+        assert receiver is not None
+        retry_at = attempt.at + backoff(receiver, attempt.rows[0].attempts + 1)
+        return values | {"state": "pending", "next_attempt_at": retry_at}
+    return values | {"state": "dead"}
+
+
 def deliver(
     db: Database,
     receivers: Sequence[ReceiverConfig],
@@ -190,23 +332,32 @@ def deliver(
     *,
     now: datetime | None = None,
 ) -> int:
-    """One dispatcher pass: claim, send, record. Returns the number of notifications delivered."""
+    """One dispatcher pass: claim, then send and record message by message.
+
+    Returns the number of notifications delivered.
+    """
     now = now or utcnow()
+    started = time.monotonic()
+
+    def clock() -> datetime:  # the pass's time (a test may set it), moving with the wall clock
+        return now + timedelta(seconds=time.monotonic() - started)
+
     by_name = {r.name: r for r in receivers}
     delivered = 0
     for batch in claim(db, now=now):
+        lease = Lease(db, batch.lease_until, clock)
         receiver = by_name.get(batch.receiver)
         if receiver is None:
             gone = f"receiver {batch.receiver} is no longer configured"
-            _record(
-                db, batch.receiver, None, [Attempt(batch.rows, "dead", utcnow(), error=gone)], []
+            lease.settle(
+                batch.receiver, None, Attempt(batch.rows, "dead", utcnow(), error=gone), []
             )
             continue
         budget = receiver.max_per_minute - _sent_last_minute(db, receiver.name, now)
         if budget <= 0:  # rate limited: the rows wait, and go out later as one digest
-            _record(db, receiver.name, receiver, [], batch.rows)
+            lease.give_back(batch.rows)
             continue
-        delivered += _send_batch(db, receiver, receiver.channel(), batch, render, budget)
+        delivered += _send_batch(receiver, batch, render, budget, lease)
     return delivered
 
 
@@ -223,14 +374,9 @@ def _sent_last_minute(db: Database, receiver: str, now: datetime) -> int:
 
 
 def _send_batch(
-    db: Database,
-    receiver: ReceiverConfig,
-    channel: Channel,
-    batch: Batch,
-    render: Render,
-    budget: int,
+    receiver: ReceiverConfig, batch: Batch, render: Render, budget: int, lease: Lease
 ) -> int:
-    """Send, then record every attempt in one transaction.
+    """Send one receiver's claimed rows; returns how many were delivered.
 
     A backlog, or more rows than the rate limit allows, becomes one digest. Otherwise each
     group's messages go in order, and up to ``parallel_sends`` groups at once: a slow answer
@@ -245,43 +391,52 @@ def _send_batch(
         for row in rows:
             by_group[row.group_key].append([row])
         streams = list(by_group.values())
+    channel = receiver.channel()
 
-    def send(messages: list[list[sa.Row[Any]]]) -> tuple[list[Attempt], list[sa.Row[Any]]]:
-        return _send_in_order(receiver, channel, render, messages)
+    def send(messages: list[list[sa.Row[Any]]]) -> int:
+        # Each stream renews only its own rows, so each holds a token of its own.
+        return _send_in_order(receiver, channel, render, replace(lease), messages)
 
     if len(streams) == 1:
-        results = [send(streams[0])]
-    else:
-        with ThreadPoolExecutor(min(receiver.parallel_sends, len(streams))) as pool:
-            results = list(pool.map(send, streams))
-    attempts = [attempt for done, _ in results for attempt in done]
-    waiting = [row for _, rest in results for row in rest]
-    _record(db, receiver.name, receiver, attempts, waiting)
-    return sum(len(a.rows) for a in attempts if a.outcome == "delivered")
+        return send(streams[0])
+    with ThreadPoolExecutor(min(receiver.parallel_sends, len(streams))) as pool:
+        return sum(pool.map(send, streams))
 
 
 def _send_in_order(
     receiver: ReceiverConfig,
     channel: Channel,
     render: Render,
+    lease: Lease,
     messages: list[list[sa.Row[Any]]],
-) -> tuple[list[Attempt], list[sa.Row[Any]]]:
-    """Send ``messages`` (each one or more rows) one after the other until one fails; returns
-    the attempts and the rows that must wait behind the failure."""
-    attempts: list[Attempt] = []
-    for index, group in enumerate(messages):
-        payloads = [dict(row.payload) | {"notification_id": row.id} for row in group]
-        started = time.monotonic()
-        try:
-            channel.send(render(receiver, payloads), delivery_id="-".join(str(r.id) for r in group))
-        except Exception as raised:
-            exc = _as_delivery_error(channel, raised)
-            dead = exc.permanent or group[0].attempts + 1 >= receiver.max_attempts
-            outcome = "dead" if dead else "retry"
-            attempts.append(Attempt(group, outcome, utcnow(), _ms(started), exc.status, str(exc)))
-            return attempts, [row for later in messages[index + 1 :] for row in later]
-        attempts.append(Attempt(group, "delivered", utcnow(), _ms(started)))
-    return attempts, []
+) -> int:
+    """Send ``messages`` (each one or more rows) one after the other, each recorded as soon as
+    it is sent, until one fails (the rest wait behind it) or the rows are no longer held."""
+    if not lease.start([row for message in messages for row in message]):
+        return 0
+    delivered = 0
+    for index, message in enumerate(messages):
+        attempt = _attempt(receiver, channel, render, message)
+        delivered += len(message) if attempt.outcome == "delivered" else 0
+        later = [row for rest in messages[index + 1 :] for row in rest]
+        if not lease.settle(receiver.name, receiver, attempt, later):
+            break
+    return delivered
+
+
+def _attempt(
+    receiver: ReceiverConfig, channel: Channel, render: Render, rows: list[sa.Row[Any]]
+) -> Attempt:
+    payloads = [dict(row.payload) | {"notification_id": row.id} for row in rows]
+    started = time.monotonic()
+    try:
+        channel.send(render(receiver, payloads), delivery_id="-".join(str(r.id) for r in rows))
+    except Exception as raised:
+        exc = _as_delivery_error(channel, raised)
+        dead = exc.permanent or rows[0].attempts + 1 >= receiver.max_attempts
+        outcome = "dead" if dead else "retry"
+        return Attempt(rows, outcome, utcnow(), _ms(started), exc.status, str(exc))
+    return Attempt(rows, "delivered", utcnow(), _ms(started))
 
 
 def _as_delivery_error(channel: Channel, exc: Exception) -> DeliveryError:
@@ -303,76 +458,6 @@ def _as_delivery_error(channel: Channel, exc: Exception) -> DeliveryError:
 
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-def _record(
-    db: Database,
-    receiver_name: str,
-    receiver: ReceiverConfig | None,
-    attempts: Sequence[Attempt],
-    waiting: Sequence[sa.Row[Any]],
-) -> None:
-    """Store every attempt's outcome in one transaction (a few statements for a whole batch)."""
-    delivered = [a for a in attempts if a.outcome == "delivered"]
-    with db.write() as conn:
-        if delivered:
-            conn.execute(
-                notifications.update()
-                .where(notifications.c.id == sa.bindparam("row_id"))
-                .values(
-                    attempts=notifications.c.attempts + 1,
-                    lease_until=None,
-                    last_error=None,
-                    state="delivered",
-                    delivered_at=sa.bindparam("at"),
-                ),
-                [{"row_id": row.id, "at": a.at} for a in delivered for row in a.rows],
-            )
-        for attempt in attempts:
-            if attempt.outcome != "delivered":
-                _record_failure(conn, receiver_name, receiver, attempt)
-        if attempts:
-            conn.execute(
-                deliveries.insert(),
-                [
-                    {
-                        "receiver": receiver_name,
-                        "notification_ids": [row.id for row in a.rows],
-                        "attempt": a.rows[0].attempts + 1,
-                        "at": a.at,
-                        "outcome": a.outcome,
-                        "status": a.status,
-                        "error": a.error,
-                        "duration_ms": a.elapsed_ms,
-                    }
-                    for a in attempts
-                ],
-            )
-        if waiting:
-            conn.execute(
-                notifications.update()
-                .where(notifications.c.id.in_([r.id for r in waiting]))
-                .values(state="pending", lease_until=None)
-            )
-
-
-def _record_failure(
-    conn: Connection, receiver_name: str, receiver: ReceiverConfig | None, attempt: Attempt
-) -> None:
-    """Back to pending with a backoff (retry), or dead, which raises an alert of its own."""
-    ids = [row.id for row in attempt.rows]
-    values: dict[str, Any] = {
-        "attempts": notifications.c.attempts + 1,
-        "lease_until": None,
-        "last_error": attempt.error,
-        "state": "pending" if attempt.outcome == "retry" else attempt.outcome,
-    }
-    if attempt.outcome == "retry":
-        assert receiver is not None
-        values["next_attempt_at"] = attempt.at + backoff(receiver, attempt.rows[0].attempts + 1)
-    conn.execute(notifications.update().where(notifications.c.id.in_(ids)).values(**values))
-    if attempt.outcome == "dead":
-        _raise_dead_letter(conn, receiver_name, ids, attempt.error or "", attempt.at)
 
 
 def _raise_dead_letter(
