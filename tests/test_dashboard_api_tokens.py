@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pyotp
+import pytest
 import sqlalchemy as sa
 
 from dashboard_fixtures import (
+    PASSWORDS,
     Dashboard,
     dashboard_fixture,  # noqa: F401  (registers the fixture)
 )
-from whmcs_monitor.accounts import set_disabled
+from whmcs_monitor.accounts import enable_totp, get_user, set_disabled, verify_password
 from whmcs_monitor.store.tables import audit_log
 from whmcs_monitor.web.tables import api_tokens
 
@@ -66,11 +69,48 @@ def test_a_revoked_token_stops_working(dashboard: Dashboard) -> None:
     token_id = dashboard.client.get("/api/v1/tokens", headers=_bearer(token)).json()["tokens"][0][
         "id"
     ]
-    assert (
-        dashboard.client.delete(f"/api/v1/tokens/{token_id}", headers=_bearer(token)).status_code
-        == 204
-    )
+    csrf = dashboard.use_session("charlie")
+    revoked = dashboard.client.delete(f"/api/v1/tokens/{token_id}", headers={"X-CSRF-Token": csrf})
+    assert revoked.status_code == 204
+    dashboard.client.cookies.clear()
     assert dashboard.client.get("/api/v1/events", headers=_bearer(token)).status_code == 401
+
+
+def test_a_read_token_changes_nothing_not_even_its_owners_tokens(dashboard: Dashboard) -> None:
+    token = _issue(dashboard, "alice", "read")
+    created = dashboard.client.post(
+        "/api/v1/tokens", json={"name": "escalate", "scope": "write"}, headers=_bearer(token)
+    )
+    assert created.status_code == 403
+    assert created.json()["error"]["message"] == (
+        "this API token is read-only; create a write token to make changes"
+    )
+    token_id = dashboard.client.get("/api/v1/tokens", headers=_bearer(token)).json()["tokens"][0][
+        "id"
+    ]
+    revoked = dashboard.client.delete(f"/api/v1/tokens/{token_id}", headers=_bearer(token))
+    assert revoked.status_code == 403
+    listed = dashboard.client.get("/api/v1/tokens", headers=_bearer(token)).json()["tokens"]
+    assert [(t["name"], t["revoked"]) for t in listed] == [("read-token", False)]
+
+
+@pytest.mark.parametrize("scope", ["read", "write"])
+def test_no_token_can_turn_off_two_factor_or_change_the_password(
+    dashboard: Dashboard, scope: str
+) -> None:
+    secret = pyotp.random_base32()
+    enable_totp(dashboard.db, "alice", secret, pyotp.TOTP(secret).now(), actor="test")
+    token = _issue(dashboard, "alice", scope)
+    disabled = dashboard.client.post("/account/totp/disable", headers=_bearer(token))
+    assert disabled.status_code == 403
+    assert get_user(dashboard.db, "alice").totp_enabled
+    changed = dashboard.client.post(
+        "/account/password",
+        data={"current_password": PASSWORDS["alice"], "new_password": "taken-over-by-token"},
+        headers=_bearer(token),
+    )
+    assert changed.status_code == 403
+    assert verify_password(dashboard.db, "alice", PASSWORDS["alice"]) is not None
 
 
 def test_nobody_can_revoke_someone_elses_token(dashboard: Dashboard) -> None:

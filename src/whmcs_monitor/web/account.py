@@ -20,12 +20,13 @@ from whmcs_monitor.accounts import (
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
 from whmcs_monitor.web import sessions, tokens
-from whmcs_monitor.web.guard import Principal, services_of, viewer
+from whmcs_monitor.web.guard import Principal, account_owner, services_of, viewer
 from whmcs_monitor.web.render import render
 
 html = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["tokens"])
 Me = Annotated[Principal, Depends(viewer)]
+Owner = Annotated[Principal, Depends(account_owner)]
 TokenId = Annotated[int, Path(ge=1, le=2**62)]
 
 
@@ -74,7 +75,7 @@ async def revoke_token_form(request: Request, me: Me, token_id: TokenId) -> Redi
 @html.post("/account/totp")
 async def enable_totp_form(
     request: Request,
-    me: Me,
+    me: Owner,
     secret: Annotated[str, Form(max_length=64)] = "",
     code: Annotated[str, Form(max_length=16)] = "",
 ) -> RedirectResponse:
@@ -85,7 +86,7 @@ async def enable_totp_form(
 
 
 @html.post("/account/totp/disable")
-async def disable_totp_form(request: Request, me: Me) -> RedirectResponse:
+async def disable_totp_form(request: Request, me: Owner) -> RedirectResponse:
     await asyncio.to_thread(
         disable_totp, services_of(request).db, me.user.username, actor=me.user.username
     )
@@ -106,7 +107,7 @@ def _change_password(services: Services, me: Principal, current: str, new: str) 
 @html.post("/account/password")
 async def change_password_form(
     request: Request,
-    me: Me,
+    me: Owner,
     current_password: Annotated[str, Form(max_length=1024)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> RedirectResponse:

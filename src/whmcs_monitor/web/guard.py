@@ -40,6 +40,7 @@ class Principal:
     via: Literal["session", "token"]
     csrf_token: str = ""
     session_hash: str = ""
+    read_only: bool = False  # a read-scoped token: it may look, never change anything
 
     def can(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
@@ -62,8 +63,10 @@ def _identify(services: Services, cookie: str | None, bearer: str | None) -> Pri
             found = tokens.authenticate(conn, bearer)
             if found is None:
                 return None
-            role = found.user.role if found.scope == "write" else "viewer"
-            principal = Principal(found.user, role, "token")
+            write = found.scope == "write"
+            principal = Principal(
+                found.user, found.user.role if write else "viewer", "token", read_only=not write
+            )
             stale = found.stale
         elif cookie:
             session = sessions.load(conn, cookie, config)
@@ -120,12 +123,17 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
 
 
 class Require:
-    """A dependency that admits ``role`` or stronger: ``Depends(Require("operator"))``."""
+    """A dependency that admits ``role`` or stronger: ``Depends(Require("operator"))``.
 
-    def __init__(self, role: str) -> None:
+    With ``session_only``, API tokens are refused whatever their scope: a leaked token must not
+    be able to turn off two-factor authentication or change the password it cannot log in with.
+    """
+
+    def __init__(self, role: str, *, session_only: bool = False) -> None:
         if role not in RANK:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
+        self.session_only = session_only
 
     async def __call__(self, request: Request) -> Principal:
         principal = await current_principal(request)
@@ -133,6 +141,10 @@ class Require:
             raise LoginRequired()
         if not principal.can(self.role):
             raise Forbidden(f"this needs the {self.role} role; you are {principal.role}")
+        if principal.read_only and request.method not in SAFE_METHODS:
+            raise Forbidden("this API token is read-only; create a write token to make changes")
+        if self.session_only and principal.via != "session":
+            raise Forbidden("this needs a logged-in session; API tokens cannot do it")
         await _check_csrf(request, principal)
         return principal
 
@@ -140,3 +152,5 @@ class Require:
 viewer = Require("viewer")
 operator = Require("operator")
 admin = Require("admin")
+# Security settings of one's own account: password and two-factor authentication.
+account_owner = Require("viewer", session_only=True)
