@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,39 @@ def test_config_check_passes_a_good_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output and GOOD_SECRET not in result.output
+
+
+def _config_with_rule_files(tmp_path: Path) -> Path:
+    (tmp_path / "bad.yaml").write_text("rules:\n  - name: x\n    bogus: 1\n")
+    (tmp_path / "a-directory").mkdir()
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"sites:\n  - id: main\n    secret: {GOOD_SECRET}\n"
+        "alerting:\n  rule_files: [missing.yaml, bad.yaml, a-directory]\n"
+    )
+    return path
+
+
+def test_config_check_loads_every_rule_file_and_names_each_problem(tmp_path: Path) -> None:
+    path = _config_with_rule_files(tmp_path)
+    result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        f"alerting.rule_files[0] ({tmp_path / 'missing.yaml'}): cannot read the rule file: "
+        "No such file or directory",
+        f'alerting.rule_files[1] ({tmp_path / "bad.yaml"}): rule "x": bogus: '
+        "is not a known setting (check the spelling)",
+        f"alerting.rule_files[2] ({tmp_path / 'a-directory'}): cannot read the rule file: "
+        "Is a directory",
+    ]
+
+
+def test_run_refuses_to_start_with_a_broken_rule_file(tmp_path: Path) -> None:
+    path = _config_with_rule_files(tmp_path)
+    with socket.socket() as busy:  # were run to get past the check, it would fail to listen
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        result = CliRunner().invoke(main, ["--config", str(path), "run", "--port", port])
+    assert result.exit_code == 1
+    assert "alerting.rule_files[1]" in result.output and "serving on" not in result.output

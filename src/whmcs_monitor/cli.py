@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -13,6 +14,8 @@ from rich.table import Table
 from whmcs_monitor import __version__
 from whmcs_monitor.accounts import ROLES, create_user, list_users, set_disabled, set_password
 from whmcs_monitor.alerting.cli import COMMANDS as ALERTING_COMMANDS
+from whmcs_monitor.alerting.engine import rule_loader
+from whmcs_monitor.alerting.rules import RuleLoader
 from whmcs_monitor.analytics.cli import COMMANDS as ANALYTICS_COMMANDS
 from whmcs_monitor.bootstrap import InitReport, initialize, settle_demo
 from whmcs_monitor.catalog import load_catalog
@@ -29,7 +32,9 @@ from whmcs_monitor.clikit import (
     pass_ctx,
     span_option,
 )
+from whmcs_monitor.config import Settings
 from whmcs_monitor.coverage import compute as compute_coverage
+from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.files.cli import COMMANDS as FILES_COMMANDS
 from whmcs_monitor.files.cli import audit_export_cmd
 from whmcs_monitor.lib.timeutil import utcnow
@@ -66,6 +71,26 @@ def init(ctx: Context) -> None:
     _print_init(initialize(ctx.path))
 
 
+def _require_valid_rule_files(settings: Settings, config: Path) -> None:
+    """Refuse what would leave alerting dead: a rule file that is missing or invalid.
+
+    Each file is loaded on its own by the loader the rule engine uses, so the problems of one
+    file do not hide those of the next.
+    """
+    problems: list[str] = []
+    for index, path in enumerate(rule_loader(settings).files):
+        where = f"alerting.rule_files[{index}] ({path})"
+        try:
+            RuleLoader([path], defaults=False).load()
+        except ConfigError as exc:
+            problems.extend(f"{where}: {problem}" for problem in exc.problems)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            problems.append(f"{where}: cannot read the rule file: {reason}")
+    if problems:
+        raise ConfigError(problems, str(config))
+
+
 @main.command()
 @click.option("--no-demo", is_flag=True, help="Do not start the WHMCS traffic simulator.")
 @click.option("--host", help="Listen address (overrides server.host).")
@@ -92,6 +117,8 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None, ingest_
         settings.server.port = port
     if ingest_only:
         settings.server.run_workers = False
+    if settings.server.run_workers:  # an ingest-only node evaluates no rules
+        _require_valid_rule_files(settings, ctx.path)
     with ctx.database() as (_, db), db.read() as conn:
         has_real = bool(sites_with_source(conn, "hook", exclude_sites=[settings.demo.site_id]))
     demo = settle_demo(settings, allowed=not no_demo, has_real_events=has_real)
@@ -174,6 +201,7 @@ def config_group() -> None:
 def config_check(ctx: Context) -> None:
     """Validate the config file and report every problem with its path."""
     settings = ctx.settings()
+    _require_valid_rule_files(settings, ctx.path)
     out.print(
         f"[green]OK[/] {escape(str(ctx.path))}: {len(settings.sites)} site(s), "
         f"database {escape(Database.describe(settings.database_url))}"
