@@ -164,6 +164,13 @@ def test_secrets_are_never_printed() -> None:
     assert GOOD_SECRET not in repr(settings) and GOOD_SECRET not in str(settings.model_dump())
 
 
+@pytest.mark.parametrize(("written", "read"), [("off", "off"), ("on", "on"), ("no", "off")])
+def test_demo_enabled_takes_a_bare_on_or_off(tmp_path: Path, written: str, read: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"demo:\n  enabled: {written}\n")
+    assert load_settings(path, environ={}).demo.enabled == read
+
+
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("server:\n  port: [8080\n")

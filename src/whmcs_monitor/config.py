@@ -216,6 +216,14 @@ class DemoConfig(_Secreted):
     site_id: str = "demo"
     events_per_minute: int = Field(default=240, ge=1, le=60_000)
 
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        """YAML 1.1 reads a bare ``on``/``off`` (and yes/no, true/false) as a boolean."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
+
 
 class Settings(_Section):
     data_dir: Path = Path(".")  # relative to the config file
