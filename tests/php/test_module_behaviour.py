@@ -206,11 +206,42 @@ def test_config_precedence_is_env_then_config_php_then_database(php: str, tmp_pa
     assert out["ingest_url"] == "https://env.example/api/v1/ingest"
 
 
-def test_the_database_is_not_queried_when_env_and_config_php_suffice(
+def test_addon_settings_fill_what_the_installers_config_php_leaves_unset(
     php: str, tmp_path: Path
 ) -> None:
-    env = module_env(url="https://env.example", site_id="s1", secret="k1", spool_dir=tmp_path)
-    out = probe_config(php, tmp_path, env, None, {"site_id": "db-site"})
+    env = module_env(url="", site_id="", secret="", spool_dir=tmp_path)
+    env = {k: v for k, v in env.items() if not k.startswith("WHMCS_MONITOR_")}
+    config_php = (
+        "<?php return ['collector_url' => 'https://file.example', 'site_id' => 'file-site',"
+        " 'secret' => 'file-secret'];"
+    )
+    db = {"site_id": "db-site", "categories": "security,clients", "timeout_ms": "900"}
+    out = probe_config(php, tmp_path, env, config_php, db)
+
+    assert out["values"]["site_id"] == "file-site"
+    assert out["sources"]["site_id"] == "config.php"
+    assert out["values"]["categories"] == "security,clients"
+    assert out["sources"]["categories"] == "database"
+    assert out["values"]["timeout_ms"] == 900
+    assert out["sources"]["connect_timeout_ms"] == "default"
+
+
+def test_the_database_is_not_queried_when_env_and_config_php_set_every_key(
+    php: str, tmp_path: Path
+) -> None:
+    every_key = {
+        "categories": "all",
+        "opt_in_hooks": "none",
+        "connect_timeout_ms": "300",
+        "timeout_ms": "2000",
+        "spool_max_bytes": "52428800",
+        "max_event_bytes": "65536",
+    }
+    env = module_env(
+        url="https://env.example", site_id="s1", secret="k1", spool_dir=tmp_path, **every_key
+    )
+    config_php = "<?php return ['max_buffer_events' => 500];"
+    out = probe_config(php, tmp_path, env, config_php, {"site_id": "db-site"})
     assert out["db_queried"] is False
     assert out["values"]["site_id"] == "s1"
 

@@ -2,10 +2,12 @@
 /**
  * Module settings, resolved once per request from three layers.
  *
- * Precedence, highest first: environment variables (WHMCS_MONITOR_<KEY>), then a config.php
- * beside the module (written by `whmcs-monitor whmcs install-module`), then the addon settings
- * WHMCS stores in tbladdonmodules. The database is queried only when a key is still missing
- * after the first two layers, so a fully configured site adds no query to a WHMCS request.
+ * Precedence, highest first, key by key: environment variables (WHMCS_MONITOR_<KEY>), then a
+ * config.php beside the module (written by `whmcs-monitor whmcs install-module`), then the addon
+ * settings WHMCS stores in tbladdonmodules. The installer's config.php holds only the URL, site
+ * and secret, so the rest (categories, timeouts...) still comes from the settings page. The
+ * database is queried only when some key is left unset by the first two layers, so a site that
+ * sets every key there adds no query to a WHMCS request.
  *
  * Timeouts are clamped to the module's hard limits (connect <= 300 ms, total <= 2 s): a setting
  * can make delivery faster, never slower, because the flush runs inside a PHP worker.
@@ -83,44 +85,25 @@ final class Config
         $values = array();
         $sources = array();
 
+        $fromEnv = array();
         foreach (array_keys(self::DEFAULTS) as $key) {
-            $env = getenv('WHMCS_MONITOR_' . strtoupper($key));
-            if ($env !== false && $env !== '') {
-                $values[$key] = $env;
-                $sources[$key] = 'env';
-            }
+            $fromEnv[$key] = getenv('WHMCS_MONITOR_' . strtoupper($key));
         }
+        self::fill($fromEnv, 'env', $values, $sources);
 
         $file = $moduleDir . '/config.php';
         if (is_file($file)) {
-            $fromFile = self::includeFile($file);
-            foreach ($fromFile as $key => $value) {
-                if (array_key_exists($key, self::DEFAULTS) && !isset($values[$key]) && $value !== '' && $value !== null) {
-                    $values[$key] = $value;
-                    $sources[$key] = 'config.php';
-                }
-            }
+            self::fill(self::includeFile($file), 'config.php', $values, $sources);
         }
 
-        $missing = false;
-        foreach (array('collector_url', 'site_id', 'secret') as $required) {
-            if (!isset($values[$required])) {
-                $missing = true;
-            }
-        }
-        if ($missing) {
+        if (count($values) < count(self::DEFAULTS)) {
             $loader = $dbLoader !== null ? $dbLoader : array(self::class, 'loadFromDatabase');
             try {
                 $fromDb = call_user_func($loader);
             } catch (\Throwable $e) {
                 $fromDb = array();
             }
-            foreach ($fromDb as $key => $value) {
-                if (array_key_exists($key, self::DEFAULTS) && !isset($values[$key]) && $value !== '' && $value !== null) {
-                    $values[$key] = $value;
-                    $sources[$key] = 'database';
-                }
-            }
+            self::fill(is_array($fromDb) ? $fromDb : array(), 'database', $values, $sources);
         }
 
         return new self($values, $sources);
@@ -153,6 +136,26 @@ final class Config
             }
         }
         return $settings;
+    }
+
+    /**
+     * Take from one layer each key no higher layer has set. An empty value (or a missing
+     * environment variable, false) leaves the key to the next layer.
+     *
+     * @param array<mixed> $layer
+     * @param array<string, mixed> $values
+     * @param array<string, string> $sources
+     */
+    private static function fill(array $layer, $source, array &$values, array &$sources)
+    {
+        foreach ($layer as $key => $value) {
+            if (!array_key_exists($key, self::DEFAULTS) || isset($values[$key])
+                || $value === '' || $value === null || $value === false) {
+                continue;
+            }
+            $values[$key] = $value;
+            $sources[$key] = $source;
+        }
     }
 
     /** @return array<string, mixed> */
