@@ -150,6 +150,7 @@ def test_silences_list_shows_a_comment_as_text_not_as_markup(
             ["server=web1", "--for", "99999999d"],
             "Invalid value for --for: '99999999d' is too long; the longest is 36500d",
         ),
+        (["server=web1", "--for", "400d"], "duration: a silence lasts at most 366 days"),
     ],
 )
 def test_a_bad_silence_is_refused_with_a_plain_message(

@@ -10,6 +10,10 @@ import httpx
 import pytest
 
 from alerting_fixtures import WebhookReceiver, alert_settings
+from dashboard_fixtures import (
+    Dashboard,
+    dashboard_fixture,  # noqa: F401  (registers the fixture)
+)
 from support import Collector, event
 from whmcs_monitor.alerting import queries
 from whmcs_monitor.store.db import Database
@@ -85,3 +89,32 @@ def queries_state(service: Collector, alert_id: int) -> str:
     finally:
         db.dispose()
     return str(doc["state"])
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {"duration": "999999999w"},
+            "duration",
+            "duration: '999999999w' is not a duration: it is too long (at most 999999999d)",
+        ),
+        ({"duration": "400d"}, "duration", "duration: a silence lasts at most 366 days"),
+        (
+            {"starts_at": "9999-12-31T23:00:00Z"},
+            "starts_at",
+            "starts_at: a silence starts within 100 years from now",
+        ),
+    ],
+)
+def test_the_api_refuses_a_silence_too_long_or_too_far_ahead_with_the_field(
+    dashboard: Dashboard, body: dict[str, str], field: str, message: str
+) -> None:
+    response = dashboard.client.post(
+        "/api/v1/silences",
+        json={"matchers": ["server=web1"], "comment": "x", **body},
+        headers={"X-CSRF-Token": dashboard.use_session("bob")},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    assert response.json()["error"]["message"] == message

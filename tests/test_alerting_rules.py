@@ -34,6 +34,11 @@ def _problems(text: str) -> list[str]:
             "rule \"gw\": count.window: '10 minutes' is not a duration: use a number and a unit, like 90s, 10m, 6h or 7d",
         ),
         (
+            "duration past what a timedelta holds",
+            "rules: [{name: gw, match: {kinds: [gateway.failure]}, resolve_after: 999999999w}]",
+            "rule \"gw\": resolve_after: '999999999w' is not a duration: it is too long (at most 999999999d)",
+        ),
+        (
             "unknown kind with a hint",
             "rules: [{name: paid, match: {kinds: [InvoicePaid]}}]",
             "rule \"paid\": match.kinds: unknown kind 'InvoicePaid'; did you mean invoice.paid?",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from whmcs_monitor.alerting import silence, state
+from whmcs_monitor.errors import InputError
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store import audit
 from whmcs_monitor.store.db import Database
@@ -35,6 +36,22 @@ def resolve(db: Database, alert_id: int, *, actor: str, note: str = "") -> None:
         )
 
 
+# A silence is for an incident or a maintenance: longer than a year is a typo (999999999w).
+MAX_SILENCE = timedelta(days=366)
+# Maintenance may be scheduled years ahead (2099 is fine); the year 9999 is a typo, and its end
+# would fall past the last date a datetime holds.
+MAX_SILENCE_LEAD = timedelta(days=36_500)
+
+
+def _check_silence_span(now: datetime, start: datetime, duration: timedelta) -> None:
+    if duration > MAX_SILENCE:
+        raise InputError(
+            f"duration: a silence lasts at most {MAX_SILENCE.days} days", field="duration"
+        )
+    if start - now > MAX_SILENCE_LEAD:
+        raise InputError("starts_at: a silence starts within 100 years from now", field="starts_at")
+
+
 def add_silence(
     db: Database,
     matchers: Sequence[str],
@@ -46,6 +63,7 @@ def add_silence(
 ) -> int:
     now = utcnow()
     start = starts_at or now
+    _check_silence_span(now, start, duration)
     with db.write() as conn:
         silence_id = silence.create(
             conn,

@@ -50,7 +50,13 @@ def parse_duration(text: str) -> timedelta:
             raise ValueError(f"{text!r} is not a duration: {number}{unit} is too long")
         seen.add(unit)
         seconds += int(number) * UNITS[unit]
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # 999999999w fits the digit limit but not a timedelta
+        longest = f"{timedelta.max.days}d"
+        raise ValueError(
+            f"{text!r} is not a duration: it is too long (at most {longest})"
+        ) from None
 
 
 def format_duration(duration: timedelta) -> str:
