@@ -179,6 +179,21 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     assert info.value.problems[0].startswith("line 3, column 1: not valid YAML")
 
 
+def test_a_key_given_twice_names_the_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "alerting:\n  receivers:\n    - name: ops\n      webhook: {url: 'https://h.example/x'}\n"
+        "alerting:\n  default_rules: true\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    assert info.value.source == str(path)
+    assert info.value.problems == [
+        "line 5, column 1: not valid YAML: the key 'alerting' is given twice (first on line 1); "
+        "the second would replace the first"
+    ]
+
+
 def test_config_check_prints_each_problem_and_exits_non_zero(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("sites:\n  - id: main\n    secret: tooshort\nserver:\n  port: 70000\n")
