@@ -432,3 +432,32 @@ def test_a_pass_whose_lease_was_taken_over_stops_and_records_nothing_over_it(
     sent = [post.json()["alerts"][0]["id"] for post in receiver.received]
     assert sent == [0, 1, 2, 0]  # only the message in flight when the lease ran out goes twice
     assert [r["state"] for r in outbox_rows(db)] == ["delivered"] * 3
+
+
+def test_a_row_held_for_quiet_hours_goes_out_before_a_later_critical_one_of_its_group(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """Per group (so per alert) nothing overtakes: a critical notice that bypasses quiet hours
+    takes the held notices ahead of it along, so a firing notice never arrives after its
+    resolved notice."""
+    quiet = {"start": "22:00", "end": "07:00", "timezone": "UTC", "bypass": "critical"}
+    engine = _engine(
+        database_url, db, tmp_path, receiver.url + "/hook", quiet_hours=quiet, coalesce_after=100
+    )
+    hook = engine.settings.alerting.receivers[0]
+    night = T0.replace(hour=23)
+    firing, resolved = _payload(1), _payload(1)
+    resolved["alerts"][0]["status"] = resolved["status"] = "resolved"
+    critical = _payload(2) | {"severity": "critical"}
+    with db.write() as conn:
+        for payload, at in ((firing, night), (resolved, night), (critical, night)):
+            row = outbox.outbox_row(hook, group_key="g", reason="test", payload=payload, now=at)
+            outbox.enqueue(conn, [row])
+        other = outbox.outbox_row(
+            hook, group_key="h", reason="test", payload=_payload(3), now=night
+        )
+        outbox.enqueue(conn, [other])
+    assert engine.deliver(now=night + timedelta(minutes=1)) == 3
+    sent = [(post.json()["alerts"][0]["id"], post.json()["status"]) for post in receiver.received]
+    assert sent == [(1, "firing"), (1, "resolved"), (2, "firing")]
+    assert outbox_rows(db)[-1]["state"] == "pending"  # group h still waits for the morning

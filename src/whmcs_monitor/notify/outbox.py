@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +104,7 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
     """Take the due rows that nobody else is delivering, in id order, group by group.
 
     Order is kept per group (so per alert: its resolved notice never overtakes its firing
-    notice): a group's rows are taken only from its oldest row still in the way, which is one
-    being sent, one waiting to retry, or one due now. A row held for quiet hours is not in the
-    way of a later critical one, which bypasses them.
+    notice); see :func:`_in_group_order`.
 
     Race: two instances sharing PostgreSQL could both pick the same pending rows and send them
     twice. ``FOR UPDATE SKIP LOCKED`` gives each row to one instance, and a group whose oldest
@@ -121,21 +120,24 @@ def claim(db: Database, *, now: datetime, limit: int = 200) -> list[Batch]:
             .where(notifications.c.state == "sending", notifications.c.lease_until < now)
             .values(state="pending", lease_until=None)
         )
-        stmt = (
+        pending = (
             sa.select(notifications)
-            .where(notifications.c.state == "pending", notifications.c.next_attempt_at <= now)
+            .where(notifications.c.state == "pending")
             .order_by(notifications.c.id)
-            .limit(limit)
         )
-        due = conn.execute(_locked(conn, stmt)).all()
-        heads = _group_heads(conn, now)
-        taken: set[tuple[str, str]] = set()
-        rows = []
-        for row in due:
-            group = (row.receiver, row.group_key)
-            if group in taken or heads.get(group) == row.id:
-                taken.add(group)
-                rows.append(row)
+        due = conn.execute(
+            _locked(conn, pending.where(notifications.c.next_attempt_at <= now).limit(limit))
+        ).all()
+        if not due:
+            return []
+        held_for_quiet_hours = pending.where(
+            notifications.c.attempts == 0,
+            notifications.c.next_attempt_at > now,
+            notifications.c.group_key.in_({row.group_key for row in due}),
+            notifications.c.id < max(row.id for row in due),
+        )
+        held = conn.execute(_locked(conn, held_for_quiet_hours)).all()
+        rows = _in_group_order(conn, due, held)
         if rows:
             conn.execute(
                 notifications.update()
@@ -163,23 +165,39 @@ def _work_waiting(db: Database, now: datetime) -> bool:
         return conn.scalar(sa.select(notifications.c.id).where(due).limit(1)) is not None
 
 
-def _group_heads(conn: Connection, now: datetime) -> dict[tuple[str, str], int]:
-    """Per (receiver, group): the oldest row that later rows of the group must not overtake."""
-    in_the_way = sa.or_(
-        notifications.c.state == "sending",
-        sa.and_(
-            notifications.c.state == "pending",
-            sa.or_(notifications.c.attempts > 0, notifications.c.next_attempt_at <= now),
-        ),
-    )
-    rows = conn.execute(
-        sa.select(
-            notifications.c.receiver, notifications.c.group_key, sa.func.min(notifications.c.id)
+def _in_group_order(
+    conn: Connection, due: Sequence[sa.Row[Any]], held: Sequence[sa.Row[Any]]
+) -> list[sa.Row[Any]]:
+    """Of the rows this claim locked, those that can go now without overtaking anything.
+
+    A group's rows go from its oldest open (pending or sending) row on, for as long as they
+    are this claim's: a row being sent, waiting for a retry or locked by another instance ends
+    the run. A row held for quiet hours goes along only ahead of a due row of its group (a
+    critical one, which bypasses them): arriving after it, a stale firing notice could follow
+    its own resolved notice.
+    """
+    mine = {row.id: row for row in (*due, *held)}
+    due_ids = {row.id for row in due}
+    groups = {(row.receiver, row.group_key) for row in due}
+    open_rows = conn.execute(
+        sa.select(notifications.c.id, notifications.c.receiver, notifications.c.group_key)
+        .where(
+            notifications.c.state.in_(("pending", "sending")),
+            notifications.c.group_key.in_({key for _, key in groups}),
+            notifications.c.id <= max(due_ids),
         )
-        .where(in_the_way)
-        .group_by(notifications.c.receiver, notifications.c.group_key)
+        .order_by(notifications.c.id)
     )
-    return {(receiver, group): first for receiver, group, first in rows}
+    runs: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row_id, receiver, key in open_rows:
+        if (receiver, key) in groups:
+            runs[(receiver, key)].append(row_id)
+    taken: list[sa.Row[Any]] = []
+    for ids in runs.values():
+        run = list(takewhile(mine.__contains__, ids))
+        through = max((n for n, row_id in enumerate(run) if row_id in due_ids), default=-1)
+        taken.extend(mine[row_id] for row_id in run[: through + 1])
+    return sorted(taken, key=lambda row: int(row.id))
 
 
 Render = Callable[[ReceiverConfig, Sequence[dict[str, Any]]], Message]
