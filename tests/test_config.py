@@ -145,6 +145,37 @@ def test_config_check_reports_a_bad_database_url_without_a_traceback(tmp_path: P
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_malformed_urls_are_reported_at_their_paths_without_their_credentials() -> None:
+    found = problems(
+        {
+            "server": {"public_url": "not a url"},
+            "sites": [
+                {
+                    "id": "main",
+                    "secret": GOOD_SECRET,
+                    "whmcs_url": "ftp://admin:hunter2pw@billing.example.com/",
+                    "api": {
+                        "url": "https://billing.example.com:99999/",
+                        "identifier": "i",
+                        "secret": "s",
+                    },
+                }
+            ],
+            "alerting": {
+                "receivers": [{"name": "ops", "webhook": {"url": "hooks.example/hunter2pw"}}]
+            },
+        }
+    )
+    shape = "must be an http:// or https:// URL with a host, like https://example.com"
+    assert sorted(found) == [
+        f"alerting.receivers[0].webhook.url: {shape}",
+        f"server.public_url: {shape}",
+        "sites[0].api.url: is not a valid URL (check the host and the port)",
+        f"sites[0].whmcs_url: {shape}",
+    ]
+    assert "hunter2pw" not in "\n".join(found)
+
+
 def test_a_secret_can_come_from_a_file(tmp_path: Path) -> None:
     secret_file = tmp_path / "main.secret"
     secret_file.write_text(GOOD_SECRET + "\n")

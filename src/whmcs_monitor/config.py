@@ -12,11 +12,13 @@ import os
 import re
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any, ClassVar, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,7 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from whmcs_monitor.alerting.config import AlertingConfig
 from whmcs_monitor.analytics.config import AnalyticsConfig
@@ -47,6 +49,26 @@ SEEN_SITE_IDS = "site_ids"
 ENVIRON = "environ"
 
 
+def check_http_url(value: str) -> str:
+    """``value`` if it is an http:// or https:// URL with a host; else a ValueError.
+
+    The message never repeats the URL: it may carry a password (``https://user:pw@host``).
+    """
+    try:
+        port = urlsplit(value).port  # a port that is not a number from 0 to 65535 raises
+    except ValueError:
+        raise ValueError("is not a valid URL (check the host and the port)") from None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
+        raise ValueError("must be an http:// or https:// URL with a host, like https://example.com")
+    if port == 0:
+        raise ValueError("is not a valid URL: the port must be between 1 and 65535")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,7 +76,7 @@ class _Section(BaseModel):
 class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    public_url: str | None = None
+    public_url: HttpUrl | None = None
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     # False makes an ingest-only node: it stores what it receives and serves the API, while
     # other instances on the same PostgreSQL run the pipeline, checks and pollers.
@@ -172,7 +194,7 @@ class WhmcsDatabaseConfig(_Section):
 class WhmcsApiConfig(_Section):
     """WHMCS API credentials, for sites where the database cannot be reached."""
 
-    url: str
+    url: HttpUrl
     identifier: str
     secret: SecretStr
 
@@ -182,7 +204,7 @@ class SiteConfig(_Secreted):
 
     id: str
     name: str = ""
-    whmcs_url: str | None = None
+    whmcs_url: HttpUrl | None = None
     database: WhmcsDatabaseConfig | None = None
     api: WhmcsApiConfig | None = None
 
@@ -240,6 +262,28 @@ class Settings(_Section):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+
+    @field_validator("alerting")
+    @classmethod
+    def _webhook_urls(cls, alerting: AlertingConfig) -> AlertingConfig:
+        """A webhook URL is an http(s) URL (checked here: notify/ holds it as a plain secret)."""
+        problems: list[InitErrorDetails] = []
+        for index, receiver in enumerate(alerting.receivers):
+            if receiver.webhook is None:
+                continue
+            try:
+                check_http_url(receiver.webhook.url.get_secret_value())
+            except ValueError as exc:
+                problems.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError("url", str(exc)),
+                        loc=("receivers", index, "webhook", "url"),
+                        input="",  # the URL is a secret: never part of an error
+                    )
+                )
+        if problems:
+            raise ValidationError.from_exception_data("alerting", problems)
+        return alerting
 
     @model_validator(mode="after")
     def _weekly_report_receiver(self) -> Settings:
