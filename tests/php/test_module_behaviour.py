@@ -258,3 +258,11 @@ def test_timeouts_can_be_lowered_but_never_raised_past_the_limits(php: str, tmp_
     out = probe_config(php, tmp_path, env, None, {})
     assert out["values"]["connect_timeout_ms"] == 300
     assert out["values"]["timeout_ms"] == 2000
+
+
+def test_every_shipped_hook_but_client_area_page_is_registered_by_default(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    hooks = {h["hook"] for h in json.loads((MODULE_DIR / "hooks.json").read_text())["hooks"]}
+    run = run_harness(php, [], env_for(stub_collector, tmp_path), tmp_path)
+    assert hooks - set(run.report["registered"]) == {"ClientAreaPage"}  # the one opt-in signal
