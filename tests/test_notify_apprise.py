@@ -6,12 +6,17 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
+from pydantic import SecretStr
 
 from alerting_fixtures import WebhookReceiver
+from support import make_settings
+from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.notify.apprise_channel import AppriseChannel, AppriseConfig
 from whmcs_monitor.notify.errors import DeliveryError
 from whmcs_monitor.notify.message import Message
 
+TOKEN = "XXXXSECRETTOKEN"
+TOKEN_URL = f"hooks.slack.com/services/T000/B000/{TOKEN}"  # no scheme: apprise cannot use it
 MESSAGE = Message(
     title="[ERROR] main: module create failed",
     text="cPanel said no",
@@ -65,12 +70,40 @@ def test_a_refused_apprise_post_is_a_temporary_failure_without_the_url(
     assert str(caught.value) == "apprise json: the service refused or was unreachable"
 
 
-def test_an_apprise_url_it_does_not_know_is_permanent() -> None:
-    with pytest.raises(DeliveryError) as caught:
-        AppriseChannel(AppriseConfig(urls=["nosuchservice://token@host"])).send(
-            MESSAGE, delivery_id="4"
+def test_an_apprise_url_apprise_cannot_use_is_refused_when_the_config_loads() -> None:
+    urls = ["json://127.0.0.1/notify", TOKEN_URL, "nosuchservice://token@host"]
+    with pytest.raises(ConfigError) as caught:
+        make_settings(
+            "sqlite://", alerting={"receivers": [{"name": "chat", "apprise": {"urls": urls}}]}
         )
-    assert (
-        caught.value.permanent
-        and str(caught.value) == "apprise does not accept the nosuchservice:// URL"
+    assert caught.value.problems == [
+        "alerting.receivers[0].apprise.urls[1]: has no service scheme like slack:// or tgram:// "
+        "in front",
+        "alerting.receivers[0].apprise.urls[2]: is not a nosuchservice:// URL apprise can use "
+        "(an unknown service, or a part missing or wrong)",
+    ]
+    assert TOKEN not in str(caught.value)
+
+
+def test_only_the_scheme_of_an_apprise_url_is_ever_shown(
+    server: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rest of the URL holds the token, so describe() (the receivers list, `notify test`)
+    and every error show the scheme, or "(invalid URL)" for a URL without one."""
+    good = AppriseChannel(AppriseConfig(urls=[f"json://127.0.0.1:{_port(server)}/{TOKEN}"]))
+    assert good.describe() == "apprise json"
+    server.statuses.append(500)
+    with pytest.raises(DeliveryError) as refused:
+        good.send(MESSAGE, delivery_id="5")
+    # A config checked by another apprise version (or a service disabled since) is built here
+    # without the check it would fail now.
+    unusable = [SecretStr("nosuchservice://token@host"), SecretStr(TOKEN_URL)]
+    bad = AppriseChannel(AppriseConfig.model_construct(urls=unusable))
+    assert bad.describe() == "apprise (invalid URL), nosuchservice"
+    with pytest.raises(DeliveryError) as caught:
+        bad.send(MESSAGE, delivery_id="4")
+    assert caught.value.permanent and str(caught.value) == (
+        "apprise URL 1 is not a nosuchservice:// URL apprise can use "
+        "(an unknown service, or a part missing or wrong)"
     )
+    assert TOKEN not in str(refused.value) + caplog.text
