@@ -39,6 +39,31 @@ def _problems(text: str) -> list[str]:
             "rule \"gw\": resolve_after: '999999999w' is not a duration: it is too long (at most 999999999d)",
         ),
         (
+            "negative window",
+            "rules: [{name: gw, type: count, match: {kinds: [gateway.failure]}, count: {threshold: 5, window: -600}}]",
+            'rule "gw": count.window: -600 is negative; give a duration like 10m',
+        ),
+        (
+            "empty window",
+            "rules: [{name: gw, type: count, match: {kinds: [gateway.failure]}, count: {threshold: 5, window: 0s}}]",
+            'rule "gw": count.window: must be longer than 0s, like 10m',
+        ),
+        (
+            "zero absence",
+            "rules: [{name: quiet, type: absence, match: {kinds: [invoice.paid]}, absence: {for: 0}}]",
+            'rule "quiet": absence.for: must be longer than 0s, like 10m',
+        ),
+        (
+            "negative resolve_after",
+            "rules: [{name: gw, match: {kinds: [gateway.failure]}, resolve_after: -60}]",
+            'rule "gw": resolve_after: -60 is negative; give a duration like 10m',
+        ),
+        (
+            "zero rate window",
+            "rules: [{name: disk, type: metric, severity: warning, metric: {name: host.disk_used_percent, op: gt, threshold: 5, rate_over: 0s}}]",
+            'rule "disk": metric.rate_over: must be longer than 0s, like 10m',
+        ),
+        (
             "unknown kind with a hint",
             "rules: [{name: paid, match: {kinds: [InvoicePaid]}}]",
             "rule \"paid\": match.kinds: unknown kind 'InvoicePaid'; did you mean invoice.paid?",

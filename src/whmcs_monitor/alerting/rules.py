@@ -20,7 +20,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from whmcs_monitor.alerting.types import ClockTime, Duration, TimeZoneName, Weekday
+from whmcs_monitor.alerting.types import (
+    ClockTime,
+    Duration,
+    PositiveDuration,
+    TimeZoneName,
+    Weekday,
+)
 from whmcs_monitor.catalog import Catalog, load_catalog
 from whmcs_monitor.config import format_error
 from whmcs_monitor.errors import ConfigError
@@ -74,13 +80,13 @@ class EventMatch(_Strict):
 
 class CountSpec(_Strict):
     threshold: int = Field(ge=1, le=1_000_000)
-    window: Duration
+    window: PositiveDuration
 
 
 class AbsenceSpec(_Strict):
     """Fire when no matching event arrived for ``for``, counting only the active hours, if given."""
 
-    for_: Duration = Field(alias="for")
+    for_: PositiveDuration = Field(alias="for")
     days: list[Weekday] = Field(default_factory=list)
     from_time: ClockTime | None = Field(default=None, alias="from")
     until_time: ClockTime | None = Field(default=None, alias="until")
@@ -97,7 +103,7 @@ class MetricSpec(_Strict):
     threshold: float
     clear: float | None = None
     for_: Duration = Field(default=timedelta(0), alias="for")
-    rate_over: Duration | None = None
+    rate_over: PositiveDuration | None = None
 
 
 class Rule(_Strict):
@@ -114,7 +120,7 @@ class Rule(_Strict):
     severity: Severity | None = None
     summary: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
-    resolve_after: Duration | None = None
+    resolve_after: PositiveDuration | None = None
     enabled: bool = True
 
     @field_validator("name")

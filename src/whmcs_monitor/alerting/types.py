@@ -7,7 +7,7 @@ from datetime import time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 from whmcs_monitor.alerting.matchers import Matcher, parse_matcher
 from whmcs_monitor.lib.durations import format_duration, parse_duration
@@ -18,12 +18,23 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        duration = value
+    elif isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError("must be a duration like 30s, 10m or 6h (or a number of seconds)")
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    return parse_duration(value)
+    elif isinstance(value, int | float):
+        duration = timedelta(seconds=value)
+    else:
+        duration = parse_duration(value)
+    if duration < timedelta(0):
+        raise ValueError(f"{value!r} is negative; give a duration like 10m")
+    return duration
+
+
+def _longer_than_zero(value: timedelta) -> timedelta:
+    """Windows, hold times and timeouts: zero would make a window empty or resolve at once."""
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0s, like 10m")
+    return value
 
 
 def _clock(value: Any) -> time:
@@ -61,6 +72,7 @@ def _weekday(value: Any) -> str:
 Duration = Annotated[
     timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)
 ]
+PositiveDuration = Annotated[Duration, AfterValidator(_longer_than_zero)]
 ClockTime = Annotated[time, BeforeValidator(_clock)]
 LabelMatcher = Annotated[Matcher, BeforeValidator(_matcher), PlainSerializer(str, return_type=str)]
 Weekday = Annotated[str, BeforeValidator(_weekday)]
