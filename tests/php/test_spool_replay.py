@@ -276,3 +276,14 @@ def test_a_short_write_of_the_state_file_keeps_its_counters(php: str, tmp_path: 
     assert "fwrite" not in run.stderr + run.error_log
     state = json.loads((spool_dir / "state.json").read_text())
     assert state["dropped_events"] == 5 and state["sent_events"] == 7
+
+
+def test_the_first_refused_event_is_kept_even_before_the_spool_directory_exists(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    calls = [{"hook": "TicketOpen", "vars": {"n": 1, "poison": True}}]
+    run_harness(
+        php, calls, env_for(stub_collector, tmp_path), tmp_path, module_dir=module(tmp_path)
+    )
+    rejected = (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()
+    assert [json.loads(line)["vars"]["n"] for line in rejected] == [1]

@@ -266,11 +266,11 @@ final class Spool
     /** @param string[] $batch */
     public function reject(array $batch, $error)
     {
-        $handle = self::open($this->dir . '/' . self::REJECTED_FILE, 'ab');
+        $handle = self::ensureDir($this->dir) ? self::open($this->dir . '/' . self::REJECTED_FILE, 'ab') : false;
         if ($handle !== false && flock($handle, LOCK_EX)) {
-            clearstatcache();
-            if ((int) @filesize($this->dir . '/' . self::REJECTED_FILE) < $this->maxBytes) {
-                fwrite($handle, implode("\n", $batch) . "\n");
+            $size = fstat($handle)['size'];
+            if ($size < $this->maxBytes) {
+                self::writeWhole($handle, implode("\n", $batch) . "\n", $size);
             }
             flock($handle, LOCK_UN);
         }
