@@ -217,6 +217,17 @@ def test_every_command_has_the_config_option() -> None:
     assert missing == []
 
 
+def test_audit_verify_reports_deleted_newest_records(initialized: Path) -> None:
+    import sqlite3
+
+    assert run(initialized, "users", "add", "bob", "--password", "correct horse battery")[0] == 0
+    with sqlite3.connect(initialized.parent / "monitor.db") as conn:
+        conn.execute("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)")
+    code, output = run(initialized, "audit", "verify")
+    assert code == 1
+    assert "BROKEN audit record 2: it is missing: the trail ends at record 1" in output
+
+
 def test_a_missing_config_says_how_to_create_one(tmp_path: Path) -> None:
     code, output = run(tmp_path / "nope.yaml", "events")
     assert code == 1 and "run `whmcs-monitor init`" in output

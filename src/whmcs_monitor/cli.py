@@ -346,10 +346,12 @@ def audit_verify(ctx: Context) -> None:
     with ctx.database() as (_, db), db.read() as conn:
         result = audit.verify(conn)
     if not result.ok:
-        err.print(
-            f"[red]BROKEN[/] audit record {result.first_broken_id}: {result.reason} "
-            f"({result.records} record(s) read)"
+        broken = (
+            "audit trail"
+            if result.first_broken_id is None
+            else f"audit record {result.first_broken_id}"
         )
+        err.print(f"[red]BROKEN[/] {broken}: {result.reason} ({result.records} record(s) read)")
         sys.exit(1)
     out.print(f"[green]OK[/] {result.records} audit record(s); the chain is intact")
 
