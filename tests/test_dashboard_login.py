@@ -85,6 +85,23 @@ def test_the_login_form_needs_its_csrf_token(dashboard: Dashboard) -> None:
     assert "wm_session" not in dashboard.client.cookies
 
 
+def test_a_nul_character_in_the_login_form_is_a_422_before_any_lookup(
+    dashboard: Dashboard,
+) -> None:
+    response = dashboard.client.post(
+        "/login",
+        data={
+            "username": "adm\x00in",
+            "password": "whatever-123456",
+            "csrf_token": dashboard.login_form_token(),
+        },
+        headers={"Accept": "text/html"},
+    )
+    assert response.status_code == 422
+    assert "username: contains a NUL character" in response.text
+    assert not [a for a in _actions(dashboard) if a[1] == "login.failure"]
+
+
 def test_a_user_with_two_factor_needs_the_current_code(dashboard: Dashboard) -> None:
     secret = pyotp.random_base32()
     enable_totp(dashboard.db, "charlie", secret, pyotp.TOTP(secret).now(), actor="charlie")

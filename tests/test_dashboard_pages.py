@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from dashboard_fixtures import (
     Dashboard,
@@ -217,3 +218,47 @@ def test_an_open_alert_shows_on_the_overview_and_the_alerts_page(seeded: Dashboa
     assert "Every stripe capture failing" in seeded.client.get("/").text
     detail = seeded.client.get(f"/api/v1/alerts/{alert_id}").json()
     assert [h["action"] for h in detail["history"]] == ["fired"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", "/api/v1/events?q=a%00b", None, "q"),
+        ("GET", "/api/v1/events?site=%00", None, "site"),
+        ("GET", "/api/v1/checks/a%00b", None, "name"),
+        ("PATCH", "/api/v1/users/a%00b", {"role": "viewer"}, "username"),
+        ("POST", "/api/v1/tokens", {"name": "a\x00b"}, "name"),
+        ("POST", "/api/v1/silences", {"matchers": ["site=a\x00"], "comment": "x"}, "matchers[0]"),
+        ("POST", "/api/v1/checks", {"name": "t", "type": "tcp", "host": "\x00", "port": 9}, "host"),
+    ],
+    ids=["query", "filter", "path", "path-with-body", "json", "json-list", "json-spec"],
+)
+def test_a_nul_character_anywhere_is_a_422_naming_the_field(
+    dashboard: Dashboard, method: str, path: str, body: Any, field: str
+) -> None:
+    csrf = dashboard.use_session("alice")
+    response = dashboard.client.request(
+        method, path, json=body, headers={"X-CSRF-Token": csrf, "Accept": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"] == field
+    assert error["message"] == (
+        f"{field}: contains a NUL character (\\0), which is not allowed; remove it"
+    )
+
+
+def test_a_value_the_database_refuses_is_a_422_not_a_500(dashboard: Dashboard) -> None:
+    """The safety net behind the NUL check, for any route, even one without the check."""
+    app = dashboard.client.app
+
+    @app.get("/api/v1/test-only/store-nul")  # type: ignore[attr-defined, untyped-decorator]
+    def store_nul() -> None:
+        with dashboard.db.read() as conn:  # PostgreSQL refuses the NUL here ...
+            conn.execute(sa.text("SELECT CAST(:value AS text)"), {"value": "a\x00b"})
+        # ... SQLite stores it, so raise what psycopg would have.
+        raise sa.exc.DataError("SELECT", {}, ValueError("cannot contain NUL (0x00) characters"))
+
+    response = dashboard.client.get("/api/v1/test-only/store-nul")
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith("the database refused a value")

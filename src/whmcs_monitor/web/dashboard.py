@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,10 +28,16 @@ from whmcs_monitor.web import (
 from whmcs_monitor.web.errors import error_response
 from whmcs_monitor.web.guard import Forbidden, LoginRequired, is_api, viewer
 from whmcs_monitor.web.headers import SecurityHeaders
+from whmcs_monitor.web.nul_guard import reject_nul
 from whmcs_monitor.web.render import render
 
+log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 BEARER = "bearerAuth"
+DATA_REFUSED = (
+    "the database refused a value in this request (out of range, too long or an unusable "
+    "character); check what you sent"
+)
 docs = APIRouter(include_in_schema=False)
 
 
@@ -98,7 +106,7 @@ def install_dashboard(app: FastAPI) -> None:
         business_pages.api,
         docs,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(reject_nul)])
     app.openapi = _openapi_with_tokens(app)  # type: ignore[method-assign]
 
     @app.exception_handler(LoginRequired)
@@ -125,6 +133,12 @@ def install_dashboard(app: FastAPI) -> None:
         return render(
             request, "error.html", {"status": exc.status, "message": str(exc)}, status=exc.status
         )
+
+    @app.exception_handler(sa.exc.DataError)
+    async def _refused(request: Request, exc: sa.exc.DataError) -> Response:
+        """A safety net: input the checks above let through but the database would not store."""
+        log.warning("the database refused a value from %s: %s", request.url.path, exc.orig)
+        return await _input(request, InputError(DATA_REFUSED))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
