@@ -6,12 +6,13 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from alerting_fixtures import T0, alert_rows, alert_settings, engine_with_rules, store_events
 from whmcs_monitor.alerting.engine import Engine
-from whmcs_monitor.alerting.evaluation import active_time
-from whmcs_monitor.alerting.rules import parse_rules
+from whmcs_monitor.alerting.evaluation import active_time, condition_holds
+from whmcs_monitor.alerting.rules import Condition, parse_rules
 from whmcs_monitor.alerting.tables import alert_history, rule_marks
 from whmcs_monitor.lib.timeutil import as_utc
 from whmcs_monitor.store import metrics
@@ -380,3 +381,27 @@ def test_the_alerts_of_a_removed_rule_resolve_and_say_why(
     with db.read() as conn:
         details = [r.detail for r in conn.execute(sa.select(alert_history.c.detail))]
     assert details[-1] == "rule gw was removed or disabled"
+
+
+@pytest.mark.parametrize(
+    ("op", "rule_value", "event_value", "holds"),
+    [
+        ("eq", 10, "10.00", True),  # WHMCS sends amounts as text
+        ("eq", 10, 10.0, True),
+        ("eq", 10.5, "10.50", True),
+        ("ne", 10, "10.00", False),
+        ("in", [10, 20], "20.0", True),
+        ("in", [10, 20], 10.0, True),
+        ("not_in", [10, 20], "10.00", False),
+        ("eq", 10, "ten", False),
+        ("eq", "01", "1", False),  # two texts stay texts: an id "01" is not "1"
+        ("eq", "stripe", "stripe", True),
+        ("eq", 1, True, False),  # a flag is not a number
+    ],
+)
+def test_eq_and_in_compare_numbers_as_numbers(
+    op: str, rule_value: object, event_value: object, holds: bool
+) -> None:
+    cond = Condition.model_validate({"field": "payload.amount", "op": op, "value": rule_value})
+    event = {"kind": "invoice.paid", "labels": {}, "payload": {"amount": event_value}}
+    assert condition_holds(cond, event) is holds

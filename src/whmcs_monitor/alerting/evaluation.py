@@ -47,6 +47,20 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _same(left: Any, right: Any) -> bool:
+    """Equal as numbers when either side is a number and the other reads as one (an amount of
+    10.0 or "10.00" is 10; WHMCS sends amounts as text), else equal as text ("01" is not "1")."""
+    if _is_number(left) or _is_number(right):
+        a, b = _number(left), _number(right)
+        if a is not None and b is not None:
+            return a == b
+    return str(left) == str(right)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def condition_holds(cond: Condition, event: Mapping[str, Any]) -> bool:
     value = field_value(event, cond.field)
     if cond.op == "exists":
@@ -54,9 +68,9 @@ def condition_holds(cond: Condition, event: Mapping[str, Any]) -> bool:
     if value is _MISSING:
         return cond.op in ("ne", "not_in")
     if cond.op in ("eq", "ne"):
-        return (str(value) == str(cond.value)) == (cond.op == "eq")
+        return _same(value, cond.value) == (cond.op == "eq")
     if cond.op in ("in", "not_in"):
-        return (str(value) in {str(v) for v in cond.value}) == (cond.op == "in")
+        return any(_same(value, v) for v in cond.value) == (cond.op == "in")
     if cond.op == "regex":
         return re.search(str(cond.value), str(value)) is not None
     number = _number(value)
