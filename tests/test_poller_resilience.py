@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from poller_helpers import Harness, ago, poller_settings
+from poller_helpers import Harness, ago, custom_harness, poller_settings
 from support import free_port
 from whmcs_db import WhmcsDb
 from whmcs_monitor.lib.timeutil import utcnow
@@ -193,9 +193,37 @@ def test_a_table_emptied_under_the_cursor_is_read_again_in_a_new_generation(
     _failed_logins(harness.whmcs, 6, 3)  # ids 1 to 3 again
     assert harness.cycle().ok
     assert "tblactivitylog now ends before id 5" in caplog.text
+    (reset,) = harness.events("system.table_reset")
+    assert reset["id"] == "poll:g1:table_reset:tblactivitylog:5"
+    assert reset["severity"] == "warning" and reset["site"] == harness.site.id
+    assert reset["labels"]["table"] == "tblactivitylog"
+    assert reset["payload"] == {
+        "table": "tblactivitylog", "max_id": 3, "previous_max_id": 5, "restart_after": 0,
+    }  # fmt: skip
+    assert reset["summary"].startswith("WHMCS table tblactivitylog now ends at id 3, before id 5")
     assert harness.cycle().ok
     assert _clients(harness) == list(range(1, 9))
+    assert len(harness.events("system.table_reset")) == 1
     again = [e for e in harness.events() if e["kind"] == "security.client_login_failed"]
     assert sorted(e["id"] for e in again if e["subjects"]["client"] > 5) == [
         f"poll:g1:tblactivitylog:{n}" for n in (1, 2, 3)
     ]
+
+
+def test_a_table_restored_from_an_older_backup_is_reported_and_read_on_from_its_end(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    with custom_harness(database_url, whmcs_db, start_at="end") as h:
+        _failed_logins(h.whmcs, 1, 2)
+        assert h.cycle().ok
+        _failed_logins(h.whmcs, 3, 3)
+        assert h.cycle().ok
+        h.whmcs.execute("DELETE FROM tblactivitylog WHERE id > 3")  # the backup ends at id 3
+        assert h.cycle().ok
+        (reset,) = h.events("system.table_reset")
+        assert (reset["payload"]["max_id"], reset["payload"]["restart_after"]) == (3, 3)
+        assert _clients(h) == [3, 4, 5]
+        _failed_logins(h.whmcs, 9, 1)
+        assert h.cycle().ok
+        assert _clients(h) == [3, 4, 5, 9]
+        assert len(h.events("system.table_reset")) == 1

@@ -122,25 +122,27 @@ def _commit(
     return len(inserted)
 
 
-def _start(db: Database, ctx: Context, feed: Feed) -> int:
-    """Where a tail or sweep feed reads from this cycle."""
+def _start(db: Database, ctx: Context, feed: Feed) -> tuple[int, int]:
+    """Where a tail or sweep feed reads from this cycle, and the events written to get there."""
     with db.read() as conn:
         stored = get_position(conn, ctx.site, feed.name)
     if stored is None:
         position = _initial(ctx, feed)
         with db.write() as conn:
             set_position(conn, ctx.site, feed.name, str(position), ctx.now)
-        return position
-    if feed.mode == "tail" and _newest(ctx, feed) < int(stored):
-        return _restart(db, ctx, feed, int(stored))
-    return int(stored)
+        return position, 0
+    if feed.mode == "tail":
+        newest = _newest(ctx, feed)
+        if newest < int(stored):
+            return _restart(db, ctx, feed, int(stored), newest)
+    return int(stored), 0
 
 
-def _initial(ctx: Context, feed: Feed) -> int:
+def _initial(ctx: Context, feed: Feed, newest: int | None = None) -> int:
     """Where a new feed starts: the newest row (``start_at: end``) or the beginning."""
     if feed.mode == "sweep" or ctx.config.start_at == "beginning":
         return 0
-    return _newest(ctx, feed)
+    return _newest(ctx, feed) if newest is None else newest
 
 
 def _newest(ctx: Context, feed: Feed) -> int:
@@ -148,28 +150,31 @@ def _newest(ctx: Context, feed: Feed) -> int:
     return int(rows[0]["id"] or 0) if rows else 0
 
 
-def _restart(db: Database, ctx: Context, feed: Feed, cursor: int) -> int:
-    """Start a feed over whose table now ends before its cursor.
+def _restart(db: Database, ctx: Context, feed: Feed, cursor: int, newest: int) -> tuple[int, int]:
+    """Start a feed over whose table now ends before its cursor, and say so.
 
     The table was emptied or restored from an older backup: its new rows reuse ids already
     read, so the feed would skip them all until the ids pass the cursor again. It starts over
     as a new feed would, in a new generation that gives its events other ids than the old rows'
-    (which would otherwise be dropped as duplicates).
+    (which would otherwise be dropped as duplicates). The ``system.table_reset`` event is written
+    with the new cursor, so a failure in between neither loses it nor repeats it.
     """
+    table = feed.query.table
     ctx.generation += 1
     ctx.state.clear()
     ctx.state["generation"] = ctx.generation
-    position = _initial(ctx, feed)
+    position = _initial(ctx, feed, newest)
     log.warning(
         "site %s: %s now ends before id %d, where the poller stopped: it was emptied or "
         "restored from an older backup. The poller starts it over after id %d.",
         ctx.site,
-        feed.query.table,
+        table,
         cursor,
         position,
     )
-    _commit(db, ctx, feed.name, Derived(), str(position))
-    return position
+    data = {"table": table, "max_id": newest, "previous_max_id": cursor, "restart_after": position}
+    reset = ctx.event("system.table_reset", f"table_reset:{table}:{cursor}", data)
+    return position, _commit(db, ctx, feed.name, Derived(events=[reset]), str(position))
 
 
 def run_feed(db: Database, ctx: Context, feed: Feed) -> FeedResult:
@@ -183,7 +188,7 @@ def run_feed(db: Database, ctx: Context, feed: Feed) -> FeedResult:
         result.rows = len(rows)
         result.events = _commit(db, ctx, feed.name, feed.derive(ctx, rows), None, (None, before))
         return result
-    position = _start(db, ctx, feed)
+    position, result.events = _start(db, ctx, feed)
     limit = ctx.config.batch_size
     watched = _watched(ctx, feed)
     still_open: set[int] = set()  # from every page; the watched rows are re-read on the first
