@@ -101,8 +101,20 @@ def test_severity_filters_by_at_least_and_text_searches_the_summary(seeded: Dash
         ("category=nope", "category"),
         ("severity=loud", "severity"),
         ("limit=0", "query.limit"),
+        ("since=99999999d", "since"),
+        ("until=3000000d", "until"),
+        ("since=1h&until=2h", "until"),
     ],
-    ids=["bad-since", "unknown-kind", "unknown-category", "unknown-severity", "zero-limit"],
+    ids=[
+        "bad-since",
+        "unknown-kind",
+        "unknown-category",
+        "unknown-severity",
+        "zero-limit",
+        "since-before-year-1",
+        "until-before-year-1",
+        "until-before-since",
+    ],
 )
 def test_a_bad_filter_is_a_4xx_naming_the_field(
     seeded: Dashboard, query: str, field: str | None
@@ -113,6 +125,11 @@ def test_a_bad_filter_is_a_4xx_naming_the_field(
     assert message.startswith(f"{field}: ")
     page = seeded.client.get(f"/events?{query}", headers={"Accept": "text/html"})
     assert page.status_code == 422 and "That did not work" in page.text
+
+
+def test_a_lookback_of_up_to_100_years_is_accepted(seeded: Dashboard) -> None:
+    found = seeded.client.get("/api/v1/events?since=36500d&until=1m").json()["events"]
+    assert len(found) == 4
 
 
 def test_the_event_detail_shows_the_redacted_payload_and_a_whmcs_deep_link(

@@ -37,6 +37,8 @@ BUSINESS_FIGURES: tuple[tuple[str, str], ...] = (
 # long is reported silent.
 FORWARDER_SILENT_AFTER = timedelta(minutes=30)
 MAX_PAGE = 500
+# How far back ``since=``/``until=`` may reach as a duration: now minus it is always a date.
+LONGEST_LOOKBACK = timedelta(days=36_500)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -154,9 +156,15 @@ class EventQuery:
             raise InputError(f"limit: must be between 1 and {MAX_PAGE}", field="limit")
         if len(self.q) > 200:
             raise InputError("q: search text is limited to 200 characters", field="q")
+        since, until = _time_bound("since", self.since), _time_bound("until", self.until)
+        if since is not None and until is not None and until <= since:
+            raise InputError(
+                f"until: must be later than since ({self.until!r} is not after {self.since!r})",
+                field="until",
+            )
         return EventFilter(
-            since=_time_bound("since", self.since),
-            until=_time_bound("until", self.until),
+            since=since,
+            until=until,
             kinds=kinds,
             categories=(self.category,) if self.category else (),
             sites=(self.site,) if self.site else (),
@@ -178,9 +186,17 @@ def _time_bound(name: str, text: str) -> datetime | None:
     if not text:
         return None
     try:
-        return utcnow() - parse_duration(text)
+        span = parse_duration(text)
     except ValueError:
         pass
+    else:
+        if span > LONGEST_LOOKBACK:  # now minus 99999999d is before year 1: an OverflowError
+            raise InputError(
+                f"{name}: {text!r} reaches back too far; "
+                f"the longest is {LONGEST_LOOKBACK.days}d (about 100 years)",
+                field=name,
+            )
+        return utcnow() - span
     try:
         return parse_rfc3339(text)
     except ValueError:
