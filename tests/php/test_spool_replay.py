@@ -287,3 +287,31 @@ def test_the_first_refused_event_is_kept_even_before_the_spool_directory_exists(
     )
     rejected = (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()
     assert [json.loads(line)["vars"]["n"] for line in rejected] == [1]
+
+
+def test_a_drop_report_that_is_itself_dropped_is_sent_again_later(
+    php: str, stub_collector: StubCollector, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir(mode=0o700)
+    filler = [
+        {"id": f"00000000-0000-4000-8000-{i:012d}", "hook": "TicketOpen", "vars": {"p": "x" * 300}}
+        for i in range(10)
+    ]
+    (spool_dir / "spool.jsonl").write_text("".join(json.dumps(e) + "\n" for e in filler))
+    (spool_dir / "state.json").write_text(json.dumps({"dropped_events": 5}))
+    mod = module(tmp_path)
+    cron = [{"hook": "AfterCronJob", "vars": {}}]
+    down = module_env(
+        url="http://127.0.0.1:9", site_id="s", secret="k", spool_dir=spool_dir,
+        spool_max_bytes="4096",
+    )  # fmt: skip
+    run_harness(php, cron, down, tmp_path, module_dir=mod)  # the spool is full: report dropped
+    state = json.loads((spool_dir / "state.json").read_text())
+    assert state["dropped_events"] == 7  # the 5, then the heartbeat and the report itself
+    assert state["dropped_reported"] == 0
+
+    expire_breaker(spool_dir)
+    run_harness(php, cron, env_for(stub_collector, tmp_path), tmp_path, module_dir=mod)
+    drops = [e for e in stub_collector.events if e.get("kind") == "forwarder.spool_dropped"]
+    assert [d["vars"]["dropped"] for d in drops] == [7]

@@ -215,16 +215,21 @@ final class Forwarder
     public function flush()
     {
         $lines = $this->drain();
+        $report = null;
         if ($this->cronRequested) {
             $lines[] = $this->heartbeatLine();
-            $dropped = $this->droppedLine();
-            if ($dropped !== null) {
-                $lines[] = $dropped;
+            $report = $this->droppedReport();
+            if ($report !== null) {
+                $lines[] = $report['line'];
             }
         }
         $this->startDeadline();
-        $delivered = $this->deliver($lines);
-        if (($delivered || $this->cronRequested) && !$this->breaker()->isOpen()) {
+        $kept = $this->deliver($lines);
+        if ($report !== null && $kept === count($lines)) {
+            // Only now: a report lost with the rest (spool full) must be made again next time.
+            $this->state()->markDroppedReported($report['total']);
+        }
+        if (($lines || $this->cronRequested) && !$this->breaker()->isOpen()) {
             $this->replay();
         }
         $this->cronRequested = false;
@@ -345,26 +350,27 @@ final class Forwarder
      * Send lines in batches unless the breaker is open; spool what cannot be sent.
      *
      * @param string[] $lines
-     * @return bool true when everything was delivered (or set aside as rejected)
+     * @return int how many lines were kept (sent, set aside as rejected or spooled). The spool
+     *             keeps the oldest lines, so what was dropped is always at the end.
      */
     public function deliver(array $lines)
     {
-        if (!$lines) {
-            return false;
-        }
-        if ($this->breaker()->isOpen()) {
-            $this->spool()->append($lines);
-            return false;
-        }
-        $batches = Batch::split($lines);
-        foreach ($batches as $index => $batch) {
-            $result = $this->sendBatch($batch);
-            if (!$result->ok) {
-                $this->spool()->append(array_merge($result->unsent, ...array_slice($batches, $index + 1)));
-                return false;
+        $pending = $lines;
+        if (!$this->breaker()->isOpen()) {
+            $batches = Batch::split($lines);
+            $pending = array();
+            foreach ($batches as $index => $batch) {
+                $result = $this->sendBatch($batch);
+                if (!$result->ok) {
+                    $pending = array_merge($result->unsent, ...array_slice($batches, $index + 1));
+                    break;
+                }
             }
         }
-        return true;
+        if (!$pending) {
+            return count($lines);
+        }
+        return count($lines) - count($pending) + $this->spool()->append($pending);
     }
 
     /**
@@ -492,17 +498,19 @@ final class Forwarder
     /**
      * A forwarder.spool_dropped event when events were dropped since the last report, so the
      * loss raises an alert instead of waiting to be noticed in a counter. The event itself goes
-     * through the normal path (and the spool), so the report is not lost either.
+     * through the normal path (and the spool); the caller marks the loss reported only once the
+     * event was sent or spooled, so a report dropped in turn is made again next time.
+     *
+     * @return array{line: string, total: int}|null
      */
-    public function droppedLine()
+    public function droppedReport()
     {
         $state = $this->state()->read();
         $delta = (int) $state['dropped_events'] - (int) $state['dropped_reported'];
         if ($delta <= 0) {
             return null;
         }
-        $this->state()->markDroppedReported((int) $state['dropped_events']);
-        return self::json(array(
+        $line = self::json(array(
             'id' => EventId::uuid4(),
             'kind' => self::DROPPED_KIND,
             'occurred_at' => EventId::rfc3339(microtime(true)),
@@ -514,6 +522,7 @@ final class Forwarder
             ),
             'context' => self::context(),
         ));
+        return array('line' => $line, 'total' => (int) $state['dropped_events']);
     }
 
     /**
