@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -20,7 +21,7 @@ from alerting_fixtures import (
     stored_text,
 )
 from whmcs_monitor.alerting import state
-from whmcs_monitor.lib.signing import verify
+from whmcs_monitor.lib.signing import sign, verify
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.notify import outbox
 from whmcs_monitor.notify.templates import render
@@ -461,3 +462,34 @@ def test_a_row_held_for_quiet_hours_goes_out_before_a_later_critical_one_of_its_
     sent = [(post.json()["alerts"][0]["id"], post.json()["status"]) for post in receiver.received]
     assert sent == [(1, "firing"), (1, "resolved"), (2, "firing")]
     assert outbox_rows(db)[-1]["state"] == "pending"  # group h still waits for the morning
+
+
+def _documented_verifier() -> Callable[..., bool]:
+    """The verification snippet of docs/alerting.md, run as written."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "alerting.md").read_text("utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", doc, re.DOTALL)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    return namespace["verify_webhook"]  # type: ignore[no-any-return]
+
+
+def test_the_documented_verification_accepts_a_delivery_and_refuses_a_forgery(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook")
+    store_events(db, _refund(42))
+    engine.step(now=T0)
+    engine.deliver()
+    (post,) = receiver.received
+    verify_webhook = _documented_verifier()
+    secret = b"hook-signing-secret"
+    assert verify_webhook(secret, post.headers, post.body)
+    assert post.headers["X-WHMCS-Monitor-Delivery"] == str(outbox_rows(db)[0]["id"])
+    assert not verify_webhook(secret, post.headers, post.body.replace(b"42", b"43"))
+    assert not verify_webhook(b"another-secret", post.headers, post.body)
+    stale = int(post.headers["X-WHMCS-Monitor-Timestamp"]) - 3600
+    replayed = post.headers | {
+        "X-WHMCS-Monitor-Timestamp": str(stale),
+        "X-WHMCS-Monitor-Signature": sign(secret, stale, post.body),
+    }
+    assert not verify_webhook(secret, replayed, post.body)
