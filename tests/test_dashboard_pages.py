@@ -14,6 +14,8 @@ from dashboard_fixtures import (
     dashboard_fixture,  # noqa: F401  (registers the fixture)
 )
 from support import batch_body, signed_headers
+from whmcs_monitor.events.model import Event
+from whmcs_monitor.store.events import insert_events
 from whmcs_monitor.web.queries import BUSINESS_FIGURES
 
 SEEDED_PASSWORD = "hunter2-client-password"
@@ -60,7 +62,16 @@ def seeded(dashboard: Dashboard) -> Dashboard:
             _event(
                 None,
                 2,
-                {"module_version": "1.4.0", "hook_count": 180, "spool_depth": 3, "dropped": 0},
+                {
+                    "module_version": "1.4.0",
+                    "catalog_version": "1",
+                    "hooks_registered": 180,
+                    "spool_depth": 3,
+                    "dropped_events": 2,
+                    "rejected_events": 0,
+                    "php_version": "8.2.36",
+                    "whmcs_version": "8.11.0",
+                },
                 kind="forwarder.heartbeat",
                 context={"whmcs_version": "8.11.0", "module_version": "1.4.0"},
             ),
@@ -190,8 +201,36 @@ def test_the_sites_page_reports_the_forwarders_heartbeat(seeded: Dashboard) -> N
     assert site["module_version"] == "1.4.0"
     assert site["whmcs_version"] == "8.11.0"
     assert site["spool_depth"] == 3
+    assert site["dropped"] == 2
+    assert site["hook_count"] == 180
     assert site["forwarder_state"] == "backlog"
-    assert "holding events in its spool" in seeded.client.get("/sites").text
+    page = seeded.client.get("/sites").text
+    assert "holding events in its spool" in page
+    assert "<dt>Hooks registered</dt><dd>180</dd>" in page
+
+
+def test_the_sites_page_takes_the_whmcs_version_from_the_heartbeat_not_the_last_event(
+    seeded: Dashboard,
+) -> None:
+    """A check or poller event after the heartbeat has an empty context."""
+    with seeded.db.write() as conn:
+        now = datetime.now(UTC)
+        down = Event(
+            event_id=str(uuid.uuid4()),
+            site="main",
+            kind="check.down",
+            category="system_health",
+            severity="error",
+            source="check",
+            occurred_at=now,
+            received_at=now,
+            summary="Check web is down",
+            fingerprint=uuid.uuid4().hex,
+        )
+        insert_events(conn, [down])
+    site = seeded.client.get("/api/v1/sites").json()["sites"][0]
+    assert site["last_event_summary"] == "Check web is down"
+    assert (site["whmcs_version"], site["module_version"]) == ("8.11.0", "1.4.0")
 
 
 def test_the_overview_counts_business_figures_over_24_hours(seeded: Dashboard) -> None:

@@ -278,7 +278,13 @@ def site_status(services: Services) -> dict[str, Any]:
             last = _latest(conn, site_id)
             beat = _latest(conn, site_id, "forwarder.heartbeat")
             payload: dict[str, Any] = beat.payload if beat is not None else {}
-            context: dict[str, Any] = last.context if last is not None else {}
+            # Versions: the heartbeat's vars, then its context, then any event's context (check
+            # and poller events carry none).
+            reports = (
+                payload,
+                beat.context if beat is not None else {},
+                last.context if last is not None else {},
+            )
             if beat is None:
                 state = "never seen"
             elif as_utc(beat.occurred_at) + FORWARDER_SILENT_AFTER < now:
@@ -290,19 +296,24 @@ def site_status(services: Services) -> dict[str, Any]:
                     "id": site_id,
                     "name": name,
                     "demo": is_demo,
-                    "module_version": payload.get("module_version")
-                    or context.get("module_version"),
-                    "whmcs_version": context.get("whmcs_version"),
+                    "module_version": _reported("module_version", reports),
+                    "whmcs_version": _reported("whmcs_version", reports),
                     "last_event_at": _iso(last.occurred_at) if last is not None else None,
                     "last_event_summary": last.summary if last is not None else None,
                     "last_heartbeat_at": _iso(beat.occurred_at) if beat is not None else None,
                     "spool_depth": _int(payload.get("spool_depth")),
-                    "dropped": _int(payload.get("dropped")),
-                    "hook_count": _int(payload.get("hook_count")),
+                    # The PHP module's names (Forwarder::heartbeatLine), shown under shorter ones.
+                    "dropped": _int(payload.get("dropped_events")),
+                    "hook_count": _int(payload.get("hooks_registered")),
                     "forwarder_state": state,
                 }
             )
     return {"sites": out, "silent_after_minutes": int(FORWARDER_SILENT_AFTER.total_seconds() // 60)}
+
+
+def _reported(key: str, reports: tuple[dict[str, Any], ...]) -> Any:
+    """The first non-empty ``key`` among ``reports``, or ``None``."""
+    return next((report[key] for report in reports if report.get(key)), None)
 
 
 def _int(value: Any) -> int | None:
