@@ -7,6 +7,7 @@ covered by test_module_forwarding.py.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -173,12 +174,20 @@ def probe_config(
         (module / "config.php").write_text(config_php)
     (tmp_path / "db.json").write_text(json.dumps(db))
     proc = subprocess.run(
-        [php, str(HARNESS_DIR / "config_probe.php"), str(module), str(tmp_path / "db.json")],
+        [
+            php,
+            "-d",
+            "display_errors=stderr",
+            str(HARNESS_DIR / "config_probe.php"),
+            str(module),
+            str(tmp_path / "db.json"),
+        ],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
+    assert proc.stderr == ""
     return json.loads(proc.stdout)
 
 
@@ -266,3 +275,19 @@ def test_every_shipped_hook_but_client_area_page_is_registered_by_default(
     hooks = {h["hook"] for h in json.loads((MODULE_DIR / "hooks.json").read_text())["hooks"]}
     run = run_harness(php, [], env_for(stub_collector, tmp_path), tmp_path)
     assert hooks - set(run.report["registered"]) == {"ClientAreaPage"}  # the one opt-in signal
+
+
+def test_lists_in_config_php_may_be_php_arrays(php: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHMCS_MONITOR_")}
+    config_php = (
+        "<?php return ['collector_url' => 'https://file.example', 'site_id' => 's',"
+        " 'secret' => 'k', 'categories' => array('security', 'clients'),"
+        " 'opt_in_hooks' => array('ClientAreaPage'), 'timeout_ms' => array(900),"
+        " 'spool_dir' => new stdClass()];"
+    )
+    out = probe_config(php, tmp_path, env, config_php, {"timeout_ms": "800"})
+
+    assert out["values"]["categories"] == "security,clients"
+    assert out["values"]["opt_in_hooks"] == "ClientAreaPage"
+    assert out["values"]["timeout_ms"] == 800  # not a list setting: left to the next layer
+    assert out["sources"]["spool_dir"] == "default"

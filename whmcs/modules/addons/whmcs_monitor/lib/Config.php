@@ -40,6 +40,9 @@ final class Config
         'connect_timeout_ms', 'timeout_ms', 'spool_max_bytes', 'max_event_bytes', 'max_buffer_events',
     );
 
+    /** Comma-separated lists; config.php may give them as PHP arrays. */
+    const LIST_KEYS = array('categories', 'opt_in_hooks');
+
     /** @var array<string, mixed> */
     private $values;
 
@@ -139,8 +142,9 @@ final class Config
     }
 
     /**
-     * Take from one layer each key no higher layer has set. An empty value (or a missing
-     * environment variable, false) leaves the key to the next layer.
+     * Take from one layer each key no higher layer has set. An empty or unusable value (a
+     * missing environment variable, an array for a setting that is not a list) leaves the key to
+     * the next layer.
      *
      * @param array<mixed> $layer
      * @param array<string, mixed> $values
@@ -149,13 +153,34 @@ final class Config
     private static function fill(array $layer, $source, array &$values, array &$sources)
     {
         foreach ($layer as $key => $value) {
-            if (!array_key_exists($key, self::DEFAULTS) || isset($values[$key])
-                || $value === '' || $value === null || $value === false) {
+            if (!array_key_exists($key, self::DEFAULTS) || isset($values[$key])) {
                 continue;
             }
-            $values[$key] = $value;
-            $sources[$key] = $source;
+            $value = self::scalar($key, $value);
+            if ($value !== null) {
+                $values[$key] = $value;
+                $sources[$key] = $source;
+            }
         }
+    }
+
+    /**
+     * One setting as a usable scalar, or null. config.php is PHP, so a list may be written as
+     * array('security', 'clients'); anything else that is not a scalar would be an "Array to
+     * string conversion" on every request.
+     *
+     * @param mixed $value
+     * @return int|float|string|null
+     */
+    private static function scalar($key, $value)
+    {
+        if (is_array($value) && in_array($key, self::LIST_KEYS, true)) {
+            $value = implode(',', array_filter($value, 'is_scalar'));
+        }
+        if (!is_scalar($value) || is_bool($value) || $value === '') {
+            return null;
+        }
+        return $value;
     }
 
     /** @return array<string, mixed> */
