@@ -380,6 +380,39 @@ def listener_that_never_accepts() -> Iterator[int]:
         server.close()
 
 
+@contextmanager
+def dripping_server(every: float = 0.3) -> Iterator[int]:
+    """A server that sends one byte every ``every`` seconds and never finishes a line, so no
+    single read ever times out; yields its port."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.05)
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn, suppress(OSError):
+            while not stop.wait(every):
+                conn.send(b"2")
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+
+
 class SwitchableListener:
     """A TCP port that accepts while ``up()`` and refuses connections after ``down()``."""
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
 
-from checks_fixtures import MAIL_PASSWORD, MAIL_USER, Pki, line_server, smtp_server
+from checks_fixtures import (
+    MAIL_PASSWORD,
+    MAIL_USER,
+    Pki,
+    dripping_server,
+    line_server,
+    smtp_server,
+)
 from whmcs_monitor.checks.base import ProbeContext, Result
 from whmcs_monitor.checks.registry import parse_check
 from whmcs_monitor.lib.timeutil import utcnow
@@ -92,3 +101,16 @@ async def test_a_mail_server_that_is_not_there_is_down() -> None:
     result = await run(type="pop3", port=1, tls="none")
     assert result.status == "down"
     assert result.message.startswith("POP3 127.0.0.1:1: ")
+
+
+@pytest.mark.parametrize("protocol", ["smtp", "pop3", "imap"])
+async def test_a_server_that_drips_bytes_is_down_when_the_timeout_runs_out(protocol: str) -> None:
+    """Each byte arrives before the socket timeout, so only a deadline on the whole session
+    ends it; without one the probe's thread stayed blocked for good."""
+    with dripping_server() as port:
+        started = time.monotonic()
+        async with asyncio.timeout(5):
+            result = await run(type=protocol, port=port, tls="none", timeout=1)
+    assert result.status == "down"
+    assert result.message == f"{protocol.upper()} 127.0.0.1:{port}: no complete answer within 0.9s"
+    assert time.monotonic() - started < 2.5

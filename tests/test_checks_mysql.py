@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
 import pymysql
 import pytest
 
+from checks_fixtures import dripping_server
 from support import require
 from whmcs_monitor.checks.base import ProbeContext, Result
 from whmcs_monitor.checks.registry import parse_check
@@ -71,3 +74,13 @@ async def test_a_closed_port_is_down() -> None:
     result = await run(port=1)
     assert result.status == "down"
     assert result.message.startswith("MySQL 127.0.0.1:1: Can't connect")
+
+
+async def test_a_server_that_drips_its_handshake_is_down_when_the_timeout_runs_out() -> None:
+    with dripping_server() as port:
+        started = time.monotonic()
+        async with asyncio.timeout(5):
+            result = await run(port=port, timeout=1)
+    assert result.status == "down"
+    assert result.message == f"MySQL 127.0.0.1:{port}: no complete answer within 0.9s"
+    assert time.monotonic() - started < 2.5

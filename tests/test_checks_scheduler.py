@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
 
-from checks_fixtures import FrozenClock, SwitchableListener
+from checks_fixtures import FrozenClock, SwitchableListener, dripping_server
 from support import make_settings
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.checks.base import CheckBase, ProbeContext, Result
+from whmcs_monitor.checks.registry import parse_check
 from whmcs_monitor.checks.scheduler import Claim, Scheduler, run_probe
 from whmcs_monitor.checks.tables import check_state
 from whmcs_monitor.config import Settings
@@ -323,3 +325,28 @@ async def test_sync_drops_checks_removed_from_the_config(database_url: str, db: 
     with db.read() as conn:
         names = [r.name for r in conn.execute(sa.select(check_state.c.name))]
     assert names == ["kept"]
+
+
+async def test_hung_mail_and_mysql_probes_leave_the_default_executor_free() -> None:
+    """Ingest, /ping and the scheduler's own claims run in the loop's default executor; a probe
+    stuck on a dripping server used to hold one of its threads for good."""
+    loop = asyncio.get_running_loop()
+    default = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(default)
+    clock = FrozenClock()
+    with dripping_server() as port:
+        specs = [
+            {"type": "smtp", "host": "127.0.0.1", "port": port, "tls": "none"},
+            {"type": "mysql", "host": "127.0.0.1", "port": port, "user": "monitor"},
+        ]
+        probes = [
+            run_probe(
+                parse_check({"name": f"hung{i}", "timeout": 0.5, **spec}), claim, clock.now, None
+            )
+            for i, spec in enumerate(specs)
+            for claim in [Claim(f"hung{i}", clock.now, {}, None)]
+        ]
+        results = await asyncio.gather(*probes)
+        async with asyncio.timeout(2):
+            assert await asyncio.to_thread(lambda: "free") == "free"
+    assert [r.status for r in results] == ["down", "down"]

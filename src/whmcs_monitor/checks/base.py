@@ -21,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from whmcs_monitor.lib.durations import parse_duration
 
 Status = Literal["up", "degraded", "down"]
+# The share of ``timeout`` a probe gives its own I/O, so its specific message ("connection
+# refused", "no complete answer") is what gets reported, not the scheduler's generic one.
+OWN_TIMEOUT_SHARE = 0.9
 CHECK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,95}$")
 
 
@@ -137,6 +140,11 @@ class CheckBase(BaseModel):
     @property
     def type_name(self) -> str:
         return self.type
+
+    @property
+    def own_timeout(self) -> float:
+        """Seconds the probe's own timeouts get: a little under the scheduler's bound."""
+        return self.timeout.total_seconds() * OWN_TIMEOUT_SHARE
 
     @property
     @abstractmethod

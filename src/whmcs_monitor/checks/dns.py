@@ -67,12 +67,7 @@ class DnsCheck(CheckBase):
         start = time.perf_counter()
         failure: str | None
         try:
-            answer = await resolver.resolve(
-                # A little under the check's timeout, so the resolver's own answer wins.
-                self.query,
-                self.record_type,
-                lifetime=self.timeout.total_seconds() * 0.9,
-            )
+            answer = await resolver.resolve(self.query, self.record_type, lifetime=self.own_timeout)
             actual = sorted(_normalize(rdata.to_text()) for rdata in answer)
         except dns.resolver.NXDOMAIN:
             actual = []

@@ -3,7 +3,6 @@ network errors. Crossing a threshold makes the check degraded and stores a host.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import psutil
 from pydantic import Field, field_validator
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, duration
+from whmcs_monitor.checks.blocking import run_blocking
 
 # Pseudo and read-only image filesystems never fill up in a way an operator can act on.
 _SKIP_FSTYPES = {"squashfs", "iso9660", "overlay", "tmpfs", "devtmpfs", "nsfs", "proc", "sysfs"}
@@ -92,7 +92,7 @@ class HostCheck(CheckBase):
         return self.host_label
 
     async def probe(self, ctx: ProbeContext) -> Result:
-        metrics, mounts = await asyncio.to_thread(_read_host, self.mounts)
+        metrics, mounts = await run_blocking(_read_host, self.mounts)
         rate = ctx.rate("net_errors", metrics["net_errors"])
         if rate is not None:
             metrics["net_errors_per_s"] = rate

@@ -1,9 +1,9 @@
 """Mail checks: SMTP (connect, EHLO, STARTTLS, optional AUTH) and a POP3 or IMAP login to the
-ticket-piping mailbox. The standard library clients run in a thread, bounded by the timeout."""
+ticket-piping mailbox. The standard library clients run in the probe thread pool, and a
+:class:`~whmcs_monitor.checks.blocking.Deadline` bounds the whole session, not only each read."""
 
 from __future__ import annotations
 
-import asyncio
 import imaplib
 import poplib
 import smtplib
@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from whmcs_monitor.checks.base import CheckBase, ProbeContext, Result, ms_since
+from whmcs_monitor.checks.blocking import Deadline, run_bounded
 from whmcs_monitor.checks.http import ssl_context
 
 MailError = (OSError, smtplib.SMTPException, poplib.error_proto, imaplib.IMAP4.error, EOFError)
@@ -54,13 +55,14 @@ class MailCheck(CheckBase):
         return self.password.get_secret_value() if self.password else ""
 
     @abstractmethod
-    def session(self) -> str:
-        """Blocking: one full session; returns what was done, raises a ``MailError``."""
+    def session(self, deadline: Deadline) -> str:
+        """Blocking: one full session within ``deadline``; returns what was done, raises a
+        ``MailError``."""
 
     async def probe(self, ctx: ProbeContext) -> Result:
         start = time.perf_counter()
         try:
-            done = await asyncio.to_thread(self.session)
+            done = await run_bounded(self.session, self.own_timeout)
         except MailError as exc:
             return Result("down", f"{self.protocol} {self.target}: {_describe(exc)}")
         elapsed = ms_since(start, time.perf_counter())
@@ -86,13 +88,15 @@ class SmtpCheck(MailCheck):
     down_kind = "dependency.smtp_down"
     port: int = Field(default=587, ge=1, le=65535)
 
-    def session(self) -> str:
-        timeout = self.timeout.total_seconds()
+    def session(self, deadline: Deadline) -> str:
+        timeout = deadline.seconds
         client: smtplib.SMTP
         if self.tls == "implicit":
-            client = smtplib.SMTP_SSL(self.host, self.port, timeout=timeout, context=self.context)
+            client = deadline.connect(
+                smtplib.SMTP_SSL, self.host, self.port, timeout=timeout, context=self.context
+            )
         else:
-            client = smtplib.SMTP(self.host, self.port, timeout=timeout)
+            client = deadline.connect(smtplib.SMTP, self.host, self.port, timeout=timeout)
         with client:
             client.ehlo("whmcs-monitor")
             steps = ["EHLO"]
@@ -112,13 +116,15 @@ class Pop3Check(MailCheck):
     down_kind = "dependency.pop_down"
     port: int = Field(default=110, ge=1, le=65535)
 
-    def session(self) -> str:
-        timeout = self.timeout.total_seconds()
+    def session(self, deadline: Deadline) -> str:
+        timeout = deadline.seconds
         client: poplib.POP3
         if self.tls == "implicit":
-            client = poplib.POP3_SSL(self.host, self.port, timeout=timeout, context=self.context)
+            client = deadline.connect(
+                poplib.POP3_SSL, self.host, self.port, timeout=timeout, context=self.context
+            )
         else:
-            client = poplib.POP3(self.host, self.port, timeout=timeout)
+            client = deadline.connect(poplib.POP3, self.host, self.port, timeout=timeout)
         try:
             if self.tls == "starttls":
                 client.stls(context=self.context)
@@ -138,15 +144,15 @@ class ImapCheck(MailCheck):
     down_kind = "dependency.imap_down"
     port: int = Field(default=143, ge=1, le=65535)
 
-    def session(self) -> str:
-        timeout = self.timeout.total_seconds()
+    def session(self, deadline: Deadline) -> str:
+        timeout = deadline.seconds
         client: imaplib.IMAP4
         if self.tls == "implicit":
-            client = imaplib.IMAP4_SSL(
-                self.host, self.port, ssl_context=self.context, timeout=timeout
+            client = deadline.connect(
+                imaplib.IMAP4_SSL, self.host, self.port, ssl_context=self.context, timeout=timeout
             )
         else:
-            client = imaplib.IMAP4(self.host, self.port, timeout=timeout)
+            client = deadline.connect(imaplib.IMAP4, self.host, self.port, timeout=timeout)
         try:
             if self.tls == "starttls":
                 client.starttls(ssl_context=self.context)

@@ -4,7 +4,6 @@ buffer-pool hit ratio and, on a replica, replication lag."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -12,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, ms_since
+from whmcs_monitor.checks.blocking import Deadline, DeadlineExceeded, run_bounded
 from whmcs_monitor.checks.http import ssl_context
 
 _STATUS = (
@@ -26,8 +26,10 @@ _STATUS = (
 _COUNTERS = ("Questions", "Slow_queries", "Aborted_connects")
 
 
-def _read_server(check: MysqlCheck) -> tuple[dict[str, float], float | None, float]:
-    """Blocking: connect, read status, variables and replica state. Runs in a thread."""
+def _read_server(
+    check: MysqlCheck, deadline: Deadline
+) -> tuple[dict[str, float], float | None, float]:
+    """Blocking: connect, read status, variables and replica state, all within ``deadline``."""
     import pymysql  # on first use: with the cryptography it loads, about 9 MB
 
     start = time.perf_counter()
@@ -36,10 +38,13 @@ def _read_server(check: MysqlCheck) -> tuple[dict[str, float], float | None, flo
         port=check.port,
         user=check.user,
         password=check.password.get_secret_value() if check.password else "",
-        connect_timeout=check.timeout.total_seconds(),
-        read_timeout=check.timeout.total_seconds(),
+        connect_timeout=deadline.seconds,
+        read_timeout=deadline.seconds,
         ssl=ssl_context(True, None) if check.ssl else None,
+        defer_connect=True,  # so the deadline watches the socket from the handshake on
     )
+    deadline.watch(lambda: conn._sock)  # replaced by its TLS wrapper when ssl is on
+    conn.connect()
     connect_ms = ms_since(start, time.perf_counter())
     try:
         with conn.cursor() as cursor:
@@ -99,7 +104,11 @@ class MysqlCheck(CheckBase):
         import pymysql
 
         try:
-            status, lag, connect_ms = await asyncio.to_thread(_read_server, self)
+            status, lag, connect_ms = await run_bounded(
+                lambda deadline: _read_server(self, deadline), self.own_timeout
+            )
+        except DeadlineExceeded as exc:
+            return Result("down", f"MySQL {self.target}: {exc}")
         except pymysql.MySQLError as exc:
             code, text = exc.args[0] if exc.args else 0, exc.args[-1] if exc.args else exc
             return Result("down", f"MySQL {self.target}: {text} (error {code})")

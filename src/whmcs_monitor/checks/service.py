@@ -11,6 +11,7 @@ import psutil
 from pydantic import Field
 
 from whmcs_monitor.checks.base import CheckBase, ProbeContext, Result
+from whmcs_monitor.checks.blocking import run_blocking
 
 
 class SystemdCheck(CheckBase):
@@ -72,7 +73,7 @@ class ProcessCheck(CheckBase):
         return self.process
 
     async def probe(self, ctx: ProbeContext) -> Result:
-        count = await asyncio.to_thread(_count_processes, self.process)
+        count = await run_blocking(_count_processes, self.process)
         metrics = {"processes": float(count)}
         if count >= self.min_count:
             return Result("up", f"{count} {self.process} process(es) running", metrics=metrics)
@@ -102,6 +103,6 @@ class PortCheck(CheckBase):
         return f"{self.address or '*'}:{self.port}"
 
     async def probe(self, ctx: ProbeContext) -> Result:
-        if await asyncio.to_thread(_listening, self.port, self.address):
+        if await run_blocking(_listening, self.port, self.address):
             return Result("up", f"something listens on {self.target}")
         return Result("down", f"nothing listens on {self.target}")
