@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from checks_fixtures import Pki, Reply, json_reply, serve_http
 from whmcs_monitor.checks.base import ProbeContext, Result
+from whmcs_monitor.checks.http import display_url
 from whmcs_monitor.checks.registry import parse_check
 from whmcs_monitor.lib.timeutil import utcnow
 
@@ -178,3 +179,26 @@ def test_bad_http_settings_are_refused_with_a_reason(spec: dict[str, Any], messa
     with pytest.raises(ValidationError) as caught:
         parse_check({"type": "http", "name": "web", **spec})
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://u:pw@api.example/v1?key=k&flag",
+            "https://[redacted]@api.example/v1?key=[redacted]&flag",
+        ),
+        ("http://127.0.0.1:8080/cart.php?a=1#top", "http://127.0.0.1:8080/cart.php?a=[redacted]"),
+        ("https://billing.example.com/", "https://billing.example.com/"),
+    ],
+    ids=["userinfo and query", "fragment dropped", "nothing to hide"],
+)
+def test_a_check_url_is_shown_without_its_credentials(url: str, shown: str) -> None:
+    assert display_url(url) == shown
+    assert parse_check({"type": "http", "name": "web", "url": url}).target == shown
+
+
+async def test_a_failing_page_names_its_url_without_the_token(plain: str) -> None:
+    result = await probe(url=plain + "/broken?token=hunter2-Token")
+    assert result.status == "down"
+    assert result.message == f"HTTP 503 from {plain}/broken?token=[redacted] (expected 2xx/3xx)"

@@ -13,7 +13,7 @@ import yaml
 from pydantic import Field, model_validator
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, Status
-from whmcs_monitor.checks.http import Fetched, HttpSettings, ProbeError, fetch
+from whmcs_monitor.checks.http import Fetched, HttpSettings, ProbeError, display_url, fetch
 
 PROVIDERS_FILE = Path(__file__).with_name("providers.yaml")
 Role = Literal["registrar", "gateway", "server", "service"]
@@ -55,12 +55,12 @@ class ExternalCheck(HttpSettings):
 
     def judge(self, got: Fetched) -> str | None:
         if self.reachable_only:
-            return None if got.status < 500 else f"HTTP {got.status} from {got.url}"
+            return None if got.status < 500 else f"HTTP {got.status} from {display_url(got.url)}"
         return super().judge(got)
 
     def down_event(self) -> tuple[str, dict[str, str]] | None:
         kind, label = _DOWN_KINDS[self.role]
-        return kind, {label: self.service or self.url, "target": self.url}
+        return kind, {label: self.service or self.target, "target": self.target}
 
 
 def expiry_of(document: Any) -> datetime | None:

@@ -11,12 +11,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import Field, field_validator, model_validator
 
 from whmcs_monitor.checks.base import CheckBase, ProbeContext, Result, ms_since
 from whmcs_monitor.checks.conditions import parse_condition
+from whmcs_monitor.events.redact import REDACTED
 
 MAX_BODY_BYTES = 1024 * 1024  # enough for any page worth searching; bounds memory per probe
 USER_AGENT = "whmcs-monitor-check/1"
@@ -35,6 +37,27 @@ def ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_NONE
         return context
     return ssl.create_default_context(cafile=ca_file)
+
+
+def display_url(url: str) -> str:
+    """The URL as shown in targets, messages and labels: the user-info and every query value
+    are masked, since check URLs carry basic-auth passwords and ``?api_key=`` tokens; the path
+    stays, because it is what tells two checks of one site apart.
+
+    ``https://u:pw@api.example/v1?key=k&x`` is shown as
+    ``https://[redacted]@api.example/v1?key=[redacted]&x``.
+    (``notify.errors.redact_url`` hides the whole path too: right for webhook URLs, whose path is
+    the credential, too much for a page check.)
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparseable URL)"
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{REDACTED}@{host}" if "@" in parts.netloc else host
+    fields = (field.partition("=") for field in parts.query.split("&")) if parts.query else ()
+    query = "&".join(f"{name}={REDACTED}" if sep else name for name, sep, _ in fields)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 @dataclass(slots=True)
@@ -169,7 +192,7 @@ class HttpSettings(CheckBase):
 
     @property
     def target(self) -> str:
-        return self.url
+        return display_url(self.url)
 
     async def probe(self, ctx: ProbeContext) -> Result:
         try:
@@ -202,7 +225,7 @@ class HttpSettings(CheckBase):
         """Why the answer fails the check, or ``None`` when it passes."""
         if not status_matches(got.status, self.expect_status):
             wanted = ", ".join(map(str, self.expect_status)) or "2xx/3xx"
-            return f"HTTP {got.status} from {got.url} (expected {wanted})"
+            return f"HTTP {got.status} from {display_url(got.url)} (expected {wanted})"
         text = got.body.decode("utf-8", errors="replace")
         if self.keyword is not None and self.keyword not in text:
             return f"the page does not contain {self.keyword!r}"

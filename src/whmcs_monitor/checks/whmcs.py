@@ -14,7 +14,7 @@ import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result
-from whmcs_monitor.checks.http import Fetched, ProbeError, fetch
+from whmcs_monitor.checks.http import Fetched, ProbeError, display_url, fetch
 
 # WHMCS shows these on the admin login page when its license check fails (KB 238); both
 # spellings of "licence" occur. The client area keeps working, so nothing else shows it.
@@ -59,7 +59,7 @@ class WhmcsCheck(CheckBase):
 
     @property
     def target(self) -> str:
-        return self.url
+        return display_url(self.url)
 
     async def _get(self, path: str, ctx: ProbeContext) -> Fetched:
         return await fetch(
@@ -110,7 +110,7 @@ class WhmcsCheck(CheckBase):
         if not match:
             return []
         state = match.group(0)
-        data = {"state": state, "url": got.url}
+        data = {"state": state, "url": display_url(got.url)}
         return [Finding("system.license_invalid", f"{state.lower()}:{ctx.now:%Y%m%d}", data)]
 
     async def _health(self, ctx: ProbeContext) -> list[Finding]:
