@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyotp
 import pytest
 import sqlalchemy as sa
@@ -10,7 +12,7 @@ from dashboard_fixtures import (
     Dashboard,
     dashboard_fixture,  # noqa: F401  (registers the fixture)
 )
-from whmcs_monitor.accounts import enable_totp, set_disabled
+from whmcs_monitor.accounts import create_user, enable_totp, get_user, set_disabled
 from whmcs_monitor.store.tables import audit_log
 
 
@@ -181,3 +183,61 @@ def test_changing_the_password_logs_out_the_other_sessions(dashboard: Dashboard)
     dashboard.client.cookies.update(elsewhere)
     assert dashboard.client.get("/account", follow_redirects=False).status_code == 303
     assert dashboard.login("bob", "a-new-password-9") == 303
+
+
+def _password_form_csrf(board: Dashboard) -> str:
+    found = re.search(
+        r'name="csrf_token" value="([^"]+)"', board.client.get("/account/password").text
+    )
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_generated_password_must_be_changed_before_anything_else(dashboard: Dashboard) -> None:
+    """The first admin from ``whmcs-monitor init`` gets a generated password and this flag."""
+    create_user(
+        dashboard.db,
+        "root",
+        "generated-password-1",
+        "admin",
+        actor="init",
+        must_change_password=True,
+    )
+    response = dashboard.client.post(
+        "/login",
+        data={
+            "username": "root",
+            "password": "generated-password-1",
+            "csrf_token": dashboard.login_form_token(),
+        },
+    )
+    assert response.url.path == "/account/password"
+    assert "must set a new password before you continue" in response.text
+    for path in ("/", "/events", "/account", "/users"):
+        page = dashboard.client.get(path, follow_redirects=False)
+        assert (page.status_code, page.headers["location"]) == (303, "/account/password")
+    refused = dashboard.client.get("/api/v1/events")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"].startswith("your account must set a new password")
+    same = dashboard.client.post(
+        "/account/password",
+        data={
+            "current_password": "generated-password-1",
+            "new_password": "generated-password-1",
+            "csrf_token": _password_form_csrf(dashboard),
+        },
+    )
+    assert same.status_code == 422
+    changed = dashboard.client.post(
+        "/account/password",
+        data={
+            "current_password": "generated-password-1",
+            "new_password": "my-own-password-2",
+            "csrf_token": _password_form_csrf(dashboard),
+        },
+        follow_redirects=False,
+    )
+    assert (changed.status_code, changed.headers["location"]) == (303, "/")
+    assert not get_user(dashboard.db, "root").must_change_password
+    assert dashboard.client.get("/", follow_redirects=False).status_code == 200
+    assert dashboard.client.get("/api/v1/events").status_code == 200

@@ -20,13 +20,20 @@ from whmcs_monitor.accounts import (
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
 from whmcs_monitor.web import sessions, tokens
-from whmcs_monitor.web.guard import Principal, account_owner, services_of, viewer
+from whmcs_monitor.web.guard import (
+    Principal,
+    account_owner,
+    password_owner,
+    services_of,
+    viewer,
+)
 from whmcs_monitor.web.render import render
 
 html = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["tokens"])
 Me = Annotated[Principal, Depends(viewer)]
 Owner = Annotated[Principal, Depends(account_owner)]
+PasswordOwner = Annotated[Principal, Depends(password_owner)]
 TokenId = Annotated[int, Path(ge=1, le=2**62)]
 
 
@@ -93,11 +100,21 @@ async def disable_totp_form(request: Request, me: Owner) -> RedirectResponse:
     return RedirectResponse("/account", status_code=303)
 
 
+@html.get("/account/password")
+async def password_page(request: Request, me: PasswordOwner) -> HTMLResponse:
+    return render(request, "password.html", {"required": me.user.must_change_password})
+
+
 def _change_password(services: Services, me: Principal, current: str, new: str) -> None:
     if verify_password(services.db, me.user.username, current) is None:
         raise InputError(
             "current_password: that is not your current password",
             field="current_password",
+        )
+    if new == current:
+        raise InputError(
+            "new_password: choose a password different from the current one",
+            field="new_password",
         )
     set_password(services.db, me.user.username, new, actor=me.user.username)
     with services.db.write() as conn:
@@ -107,14 +124,15 @@ def _change_password(services: Services, me: Principal, current: str, new: str) 
 @html.post("/account/password")
 async def change_password_form(
     request: Request,
-    me: Owner,
+    me: PasswordOwner,
     current_password: Annotated[str, Form(max_length=1024)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> RedirectResponse:
     await asyncio.to_thread(
         _change_password, services_of(request), me, current_password, new_password
     )
-    return RedirectResponse("/account", status_code=303)
+    # A forced change was in the way of where the user was going: the overview.
+    return RedirectResponse("/" if me.user.must_change_password else "/account", status_code=303)
 
 
 class NewToken(BaseModel):

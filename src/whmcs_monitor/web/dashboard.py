@@ -26,7 +26,13 @@ from whmcs_monitor.web import (
     user_admin,
 )
 from whmcs_monitor.web.errors import error_response
-from whmcs_monitor.web.guard import Forbidden, LoginRequired, is_api, viewer
+from whmcs_monitor.web.guard import (
+    Forbidden,
+    LoginRequired,
+    PasswordChangeRequired,
+    is_api,
+    viewer,
+)
 from whmcs_monitor.web.headers import SecurityHeaders
 from whmcs_monitor.web.nul_guard import reject_nul
 from whmcs_monitor.web.render import render
@@ -34,6 +40,10 @@ from whmcs_monitor.web.render import render
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 BEARER = "bearerAuth"
+PASSWORD_CHANGE_FIRST = (
+    "your account must set a new password first: log in to the dashboard and choose one at "
+    "/account/password"
+)
 DATA_REFUSED = (
     "the database refused a value in this request (out of range, too long or an unusable "
     "character); check what you sent"
@@ -119,6 +129,12 @@ def install_dashboard(app: FastAPI) -> None:
             return response
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password_change(request: Request, _: PasswordChangeRequired) -> Response:
+        if is_api(request):
+            return error_response(403, PASSWORD_CHANGE_FIRST)
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:

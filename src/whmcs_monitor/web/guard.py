@@ -26,6 +26,11 @@ class LoginRequired(Exception):
     """No valid session or token: a browser goes to the login page, an API client gets 401."""
 
 
+class PasswordChangeRequired(Exception):
+    """The account must set a new password first (the first admin's generated one, say): a
+    browser goes to the password form, an API client with a session gets 403."""
+
+
 class Forbidden(Exception):
     """Authenticated but not allowed: 403, saying which role the action needs."""
 
@@ -127,18 +132,26 @@ class Require:
 
     With ``session_only``, API tokens are refused whatever their scope: a leaked token must not
     be able to turn off two-factor authentication or change the password it cannot log in with.
+    A session whose user must change their password reaches only the routes marked
+    ``password_change`` (the password form and logout).
     """
 
-    def __init__(self, role: str, *, session_only: bool = False) -> None:
+    def __init__(
+        self, role: str, *, session_only: bool = False, password_change: bool = False
+    ) -> None:
         if role not in RANK:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
         self.session_only = session_only
+        self.password_change = password_change
 
     async def __call__(self, request: Request) -> Principal:
         principal = await current_principal(request)
         if principal is None:
             raise LoginRequired()
+        pending = principal.via == "session" and principal.user.must_change_password
+        if pending and not self.password_change:
+            raise PasswordChangeRequired()
         if not principal.can(self.role):
             raise Forbidden(f"this needs the {self.role} role; you are {principal.role}")
         if principal.read_only and request.method not in SAFE_METHODS:
@@ -154,3 +167,6 @@ operator = Require("operator")
 admin = Require("admin")
 # Security settings of one's own account: password and two-factor authentication.
 account_owner = Require("viewer", session_only=True)
+# What a session may still do while its user must change their password.
+password_owner = Require("viewer", session_only=True, password_change=True)
+leaving = Require("viewer", password_change=True)

@@ -17,7 +17,7 @@ from whmcs_monitor.services import Services
 from whmcs_monitor.store import audit
 from whmcs_monitor.store.db import advisory_lock
 from whmcs_monitor.web import sessions, throttle
-from whmcs_monitor.web.guard import Principal, services_of, viewer
+from whmcs_monitor.web.guard import Principal, leaving, services_of
 from whmcs_monitor.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -176,7 +176,7 @@ def _logout(services: Services, principal: Principal) -> None:
 
 @router.post("/logout")
 async def logout(
-    request: Request, principal: Annotated[Principal, Depends(viewer)]
+    request: Request, principal: Annotated[Principal, Depends(leaving)]
 ) -> RedirectResponse:
     if principal.via == "session":
         await asyncio.to_thread(_logout, services_of(request), principal)
