@@ -145,6 +145,18 @@ def test_the_report_command_prints_one_json_document(
     assert kpi(doc, "Revenue", "business_revenue_net_base") == 674 + 7 * 9.5
 
 
+def test_the_report_command_explains_an_output_it_cannot_write(
+    shared_history: History, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path, shared_history)
+    output = tmp_path / "no-such-dir" / "r.md"
+    result = CliRunner().invoke(main, ["--config", str(path), "report", "--output", str(output)])
+    assert result.exit_code == 2
+    assert f"Invalid value for --output: cannot write {output}: No such file or directory" in (
+        result.output
+    )
+
+
 def test_the_report_command_explains_a_site_without_database_access(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(write_config(tmp_path, None)), "report"])
     assert result.exit_code == 1

@@ -228,6 +228,34 @@ def test_audit_verify_reports_deleted_newest_records(initialized: Path) -> None:
     assert "BROKEN audit record 2: it is missing: the trail ends at record 1" in output
 
 
+@pytest.mark.parametrize("command", ["init", "run"])
+def test_a_data_directory_that_cannot_be_created_is_one_plain_error(
+    tmp_path: Path, command: str
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    for config, reason in [
+        (tmp_path / "a-file" / "c.yaml", f"cannot create {tmp_path / 'a-file'}: it is a file"),
+        (tmp_path / "a-file" / "d" / "c.yaml", "Not a directory"),
+    ]:
+        result = CliRunner().invoke(main, ["--config", str(config), command])
+        assert result.exit_code == 1
+        assert reason in result.output and "--config PATH" in result.output
+        assert not isinstance(result.exception, OSError)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:99999", "is not a valid URL (check the host and the port)"),
+        ("127.0.0.1:8080", "must be an http:// or https:// URL with a host"),
+    ],
+)
+def test_demo_refuses_a_bad_url_before_sending(initialized: Path, url: str, reason: str) -> None:
+    code, output = run(initialized, "demo", "--url", url, "--count", "1")
+    assert code == 2
+    assert f"Invalid value for '--url': {reason}" in output
+
+
 def test_a_missing_config_says_how_to_create_one(tmp_path: Path) -> None:
     code, output = run(tmp_path / "nope.yaml", "events")
     assert code == 1 and "run `whmcs-monitor init`" in output

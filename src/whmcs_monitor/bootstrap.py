@@ -51,8 +51,19 @@ def initialize(config_path: Path, *, admin_username: str = "admin") -> InitRepor
     """Create everything a first run needs; refuses to overwrite an existing config."""
     if config_path.exists():
         raise ConfigError([f"{config_path} already exists; nothing was changed"], str(config_path))
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(config_path, default_config_text())
+    try:
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(config_path, default_config_text())
+    except OSError as exc:
+        # mkdir(exist_ok=True) over a file says "File exists", which reads as no problem at all
+        reason = "it is a file" if isinstance(exc, FileExistsError) else exc.strerror or exc
+        raise ConfigError(
+            [
+                f"cannot create {exc.filename or config_path}: {reason}; "
+                "choose another place with --config PATH"
+            ],
+            str(config_path),
+        ) from exc
     settings = load_settings(config_path)
     db = Database(settings.database_url)
     try:

@@ -28,6 +28,7 @@ from whmcs_monitor.clikit import (
     emit_json,
     err,
     friendly_errors,
+    http_url,
     out,
     pass_ctx,
     span_option,
@@ -150,7 +151,7 @@ def run(ctx: Context, no_demo: bool, host: str | None, port: int | None, ingest_
 
 
 @main.command()
-@click.option("--url", help="Monitor base URL [default: from the config].")
+@click.option("--url", callback=http_url, help="Monitor base URL [default: from the config].")
 @click.option("--events-per-minute", type=click.IntRange(1, 60_000), help="Traffic rate.")
 @click.option("--duration", type=float, help="Stop after this many seconds.")
 @click.option("--count", "max_events", type=click.IntRange(1), help="Stop after this many events.")

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from whmcs_monitor.config import Settings, config_path, load_settings
+from whmcs_monitor.config import Settings, check_http_url, config_path, load_settings
 from whmcs_monitor.errors import MonitorError
 from whmcs_monitor.lib.durations import parse_duration
 from whmcs_monitor.store.db import Database
@@ -26,6 +26,9 @@ from whmcs_monitor.store.db import Database
 P = ParamSpec("P")
 R = TypeVar("R")
 out = Console(soft_wrap=True)
+# The id of a stored row (alert, silence, client...): the store's ids are 64-bit, and a larger
+# number is a usage error rather than an OverflowError from the database driver.
+ROW_ID = click.IntRange(1, 2**63 - 1)
 # Options like --since and --for count from now; a century is more than any store holds, and
 # now plus or minus it is always a date (a span of 9999 years is not).
 LONGEST_SPAN = timedelta(days=36_500)
@@ -91,6 +94,16 @@ def accept_config_everywhere(command: click.Command) -> None:
     )
     for sub in getattr(command, "commands", {}).values():
         accept_config_everywhere(sub)
+
+
+def http_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Callback of a ``--url`` option: the config's URL check, as a usage error."""
+    if value is None:
+        return None
+    try:
+        return check_http_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def span_option(value: str, hint: str) -> timedelta:

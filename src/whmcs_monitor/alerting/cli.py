@@ -14,6 +14,7 @@ from whmcs_monitor.alerting.engine import rule_loader
 from whmcs_monitor.alerting.replay import replay
 from whmcs_monitor.alerting.rules import RuleLoader
 from whmcs_monitor.clikit import (
+    ROW_ID,
     Context,
     add_text_row,
     emit_json,
@@ -81,7 +82,7 @@ def alerts_list(ctx: Context, show_all: bool, limit: int, as_json: bool) -> None
 
 
 @alerts_group.command("ack")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--note", default="", help="Why, or what you are doing about it.")
 @click.option("--as", "actor", default=ACTOR, show_default=True, help="Who acknowledges.")
 @pass_ctx
@@ -94,7 +95,7 @@ def alerts_ack(ctx: Context, alert_id: int, note: str, actor: str) -> None:
 
 
 @alerts_group.command("resolve")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--note", default="", help="Why it is resolved.")
 @click.option("--as", "actor", default=ACTOR, show_default=True, help="Who resolves.")
 @pass_ctx
@@ -162,7 +163,7 @@ def silences_list(ctx: Context, show_all: bool, as_json: bool) -> None:
 
 
 @silences_group.command("expire")
-@click.argument("silence_id", type=int)
+@click.argument("silence_id", type=ROW_ID)
 @click.option("--as", "actor", default=ACTOR, show_default=True, help="Who expires it.")
 @pass_ctx
 @friendly_errors

@@ -62,7 +62,12 @@ def report(
         "html": lambda: reporting.to_html(doc),
     }[fmt]()
     if output is not None:
-        output.write_text(text, "utf-8")
+        try:
+            output.write_text(text, "utf-8")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot write {output}: {exc.strerror or exc}", param_hint="--output"
+            ) from exc
         click.echo(f"Wrote the {period} report for {site.id} to {output}", err=True)
     else:
         click.echo(text, nl=False)
