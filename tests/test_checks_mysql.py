@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -84,3 +85,31 @@ async def test_a_server_that_drips_its_handshake_is_down_when_the_timeout_runs_o
     assert result.status == "down"
     assert result.message == f"MySQL 127.0.0.1:{port}: no complete answer within 0.9s"
     assert time.monotonic() - started < 2.5
+
+
+@pytest.fixture
+def usage_only_user() -> Iterator[tuple[str, str]]:
+    """A monitoring user with no privilege at all (USAGE), as a careful operator creates one."""
+    user, password = "wm_usage_only", "usage-only-pw-41"
+    root = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+    with root.cursor() as cursor:
+        for host in ("%", "localhost"):
+            cursor.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
+            cursor.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'")
+    try:
+        yield user, password
+    finally:
+        with root.cursor() as cursor:
+            for host in ("%", "localhost"):
+                cursor.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
+        root.close()
+
+
+async def test_a_user_without_the_replica_status_privilege_is_up_without_replica_data(
+    usage_only_user: tuple[str, str],
+) -> None:
+    user, password = usage_only_user
+    result = await run(user=user, password=password)
+    assert result.status == "up", result.message
+    assert result.metrics["max_connections"] > 0
+    assert "replica_lag_s" not in result.metrics

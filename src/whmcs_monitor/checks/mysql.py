@@ -24,6 +24,7 @@ _STATUS = (
     "Uptime",
 )
 _COUNTERS = ("Questions", "Slow_queries", "Aborted_connects")
+ER_SPECIFIC_ACCESS_DENIED = 1227  # "Access denied; you need (at least one of) the ... privilege"
 
 
 def _read_server(
@@ -60,7 +61,8 @@ def _read_server(
 
 
 def _replica_lag(cursor: Any) -> float | None:
-    """Seconds behind the source on a replica, ``None`` on a primary."""
+    """Seconds behind the source on a replica; ``None`` on a primary, or when the monitoring
+    user lacks the optional privilege to read replica status (a least-privilege user)."""
     import pymysql
 
     for statement in ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS"):
@@ -68,6 +70,10 @@ def _replica_lag(cursor: Any) -> float | None:
             cursor.execute(statement)
         except pymysql.err.ProgrammingError:
             continue  # the other spelling is the one this server version knows
+        except pymysql.err.OperationalError as exc:
+            if exc.args and exc.args[0] == ER_SPECIFIC_ACCESS_DENIED:
+                return None  # needs REPLICATION CLIENT (MySQL) or SLAVE MONITOR (MariaDB)
+            raise
         row = cursor.fetchone()
         if row is None:
             return None
