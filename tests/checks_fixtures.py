@@ -23,6 +23,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
@@ -30,7 +31,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from support import free_port
+from support import free_port, make_settings
+from whmcs_monitor.catalog import load_catalog
+from whmcs_monitor.checks.scheduler import Scheduler
+from whmcs_monitor.checks.tables import check_state
+from whmcs_monitor.store.db import Database
+from whmcs_monitor.store.events import EventFilter, query_events
 
 # -- certificates ------------------------------------------------------------------------------
 
@@ -445,3 +451,40 @@ class FrozenClock:
     def advance(self, delta: timedelta) -> datetime:
         self.now += delta
         return self.now
+
+
+# -- the scheduler, run by hand ----------------------------------------------------------------
+
+
+def scheduler_for(
+    database_url: str,
+    probes: list[dict[str, Any]],
+    clock: FrozenClock,
+    db: Database,
+    owner: str = "a",
+) -> Scheduler:
+    settings = make_settings(database_url, checks={"probes": probes})
+    scheduler = Scheduler(db, settings, load_catalog(), owner=owner, clock=clock)
+    scheduler.sync()
+    make_all_due(db, clock)
+    return scheduler
+
+
+def make_all_due(db: Database, clock: FrozenClock) -> None:
+    with db.write() as conn:
+        conn.execute(check_state.update().values(next_run_at=clock.now))
+
+
+def state(db: Database, name: str) -> Any:
+    with db.read() as conn:
+        return conn.execute(sa.select(check_state).where(check_state.c.name == name)).one()
+
+
+def kinds(db: Database) -> list[str]:
+    with db.read() as conn:
+        return [e["kind"] for e in reversed(query_events(conn, EventFilter(limit=1000)))]
+
+
+async def step(scheduler: Scheduler, clock: FrozenClock) -> None:
+    clock.advance(timedelta(seconds=10))
+    await scheduler.run_due_now()

@@ -11,11 +11,12 @@ from typing import Any
 import pymysql
 import pytest
 
-from checks_fixtures import dripping_server
+from checks_fixtures import FrozenClock, dripping_server, kinds, scheduler_for, state, step
 from support import require
 from whmcs_monitor.checks.base import ProbeContext, Result
 from whmcs_monitor.checks.registry import parse_check
 from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.store.db import Database
 
 
 def _mariadb_up() -> bool:
@@ -57,11 +58,24 @@ async def test_counters_become_rates_against_the_previous_run() -> None:
     assert second.metrics["aborted_connects_per_s"] >= 0
 
 
-async def test_a_threshold_crossed_makes_it_degraded_with_a_finding() -> None:
+async def test_a_threshold_crossed_makes_it_degraded() -> None:
     result = await run(max_connections_pct=0.01)
     assert result.status == "degraded"
     assert "of max_connections in use" in result.message
-    assert result.findings[0].kind == "mysql.check_failed"
+
+
+async def test_a_degraded_server_stores_one_degraded_event_not_a_failure_per_run(
+    database_url: str, db: Database
+) -> None:
+    """The message holds changing figures ("3% of max_connections"); each run used to store a
+    new error-level mysql.check_failed, which the default rules page as critical."""
+    clock = FrozenClock()
+    spec = {"name": "db", "type": "mysql", "user": "root", "timeout": 3, "jitter": 0}
+    scheduler = scheduler_for(database_url, [{**spec, "max_connections_pct": 0.01}], clock, db)
+    for _ in range(3):
+        await step(scheduler, clock)
+    assert state(db, "db").state == "degraded"
+    assert kinds(db) == ["check.degraded"]
 
 
 async def test_a_wrong_password_is_down_and_never_echoes_it() -> None:

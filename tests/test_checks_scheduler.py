@@ -13,14 +13,21 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 
-from checks_fixtures import FrozenClock, SwitchableListener, dripping_server
+from checks_fixtures import (
+    FrozenClock,
+    SwitchableListener,
+    dripping_server,
+    kinds,
+    scheduler_for,
+    state,
+    step,
+)
 from support import make_settings
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.checks.base import CheckBase, ProbeContext, Result
 from whmcs_monitor.checks.registry import parse_check
 from whmcs_monitor.checks.scheduler import Claim, Scheduler, run_probe
 from whmcs_monitor.checks.tables import check_state
-from whmcs_monitor.config import Settings
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import EventFilter, query_events
 from whmcs_monitor.store.metrics import latest
@@ -45,40 +52,6 @@ def tcp(name: str, port: int, **extra: Any) -> dict[str, Any]:
         "timeout": 1,
         **extra,
     }
-
-
-def scheduler_for(
-    database_url: str,
-    probes: list[dict[str, Any]],
-    clock: FrozenClock,
-    db: Database,
-    owner: str = "a",
-) -> Scheduler:
-    settings: Settings = make_settings(database_url, checks={"probes": probes})
-    scheduler = Scheduler(db, settings, load_catalog(), owner=owner, clock=clock)
-    scheduler.sync()
-    make_all_due(db, clock)
-    return scheduler
-
-
-def make_all_due(db: Database, clock: FrozenClock) -> None:
-    with db.write() as conn:
-        conn.execute(check_state.update().values(next_run_at=clock.now))
-
-
-def state(db: Database, name: str) -> Any:
-    with db.read() as conn:
-        return conn.execute(sa.select(check_state).where(check_state.c.name == name)).one()
-
-
-def kinds(db: Database) -> list[str]:
-    with db.read() as conn:
-        return [e["kind"] for e in reversed(query_events(conn, EventFilter(limit=1000)))]
-
-
-async def step(scheduler: Scheduler, clock: FrozenClock) -> None:
-    clock.advance(timedelta(seconds=10))
-    await scheduler.run_due_now()
 
 
 async def test_a_result_becomes_state_samples_and_latency(

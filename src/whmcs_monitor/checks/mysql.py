@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
-from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, ms_since
+from whmcs_monitor.checks.base import CheckBase, ProbeContext, Result, ms_since
 from whmcs_monitor.checks.blocking import Deadline, DeadlineExceeded, run_bounded
 from whmcs_monitor.checks.http import ssl_context
 
@@ -129,10 +129,9 @@ class MysqlCheck(CheckBase):
                 f"connect {connect_ms:.0f} ms"
             )
             return Result("up", summary, connect_ms, metrics)
-        message = "; ".join(problems)
-        data = {"check": self.name, "host": self.target, "message": message}
-        finding = Finding("mysql.check_failed", f"{ctx.now:%Y%m%d}:{message}", data)
-        return Result("degraded", message, connect_ms, metrics, [finding])
+        # No finding: the scheduler stores check.degraded when the state changes, once per
+        # episode. mysql.check_failed is for a check that fails (its down kind), not a threshold.
+        return Result("degraded", "; ".join(problems), connect_ms, metrics)
 
     def _problems(self, m: Mapping[str, float]) -> list[str]:
         found = []
