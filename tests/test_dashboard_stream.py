@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from argon2 import PasswordHasher
 from dashboard_fixtures import seed_users
 from support import Collector, event, make_settings
 from whmcs_monitor import accounts
+from whmcs_monitor.accounts import get_user, set_disabled
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.web import tokens
 
@@ -78,3 +80,33 @@ def test_events_arrive_in_order_and_a_reconnect_resumes_after_the_last_one(
     with httpx.stream("GET", f"{server.url}/api/v1/stream", headers=resume, timeout=10) as response:
         after = _read(response, 1)
     assert [e["summary"] for e in after] == ["Invoice #3 paid"]
+
+
+def _revoke_charlies_token(db: Database) -> None:
+    charlie = get_user(db, "charlie")
+    tokens.revoke(db, charlie, tokens.list_for(db, charlie)[0].id, actor="test")
+
+
+def _disable_charlie(db: Database) -> None:
+    set_disabled(db, "charlie", True, actor="test")
+
+
+@pytest.mark.parametrize(
+    "cut_off", [_revoke_charlies_token, _disable_charlie], ids=["revoked", "disabled"]
+)
+def test_an_open_stream_ends_once_its_token_is_revoked_or_its_user_disabled(
+    streaming: tuple[Collector, str], database_url: str, cut_off: Any
+) -> None:
+    server, token = streaming
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.stream("GET", f"{server.url}/api/v1/stream", headers=headers, timeout=10) as lines:
+        assert lines.status_code == 200
+        db = Database(database_url)
+        cut_off(db)
+        db.dispose()
+        started = time.monotonic()
+        server.post([event(vars={"invoiceid": 77})])
+        rest = list(lines.iter_lines())
+    assert time.monotonic() - started < 2  # the stream's own lifetime is 3 s
+    assert "event: end" in rest
+    assert "event: event" not in rest

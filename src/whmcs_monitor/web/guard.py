@@ -113,6 +113,20 @@ async def current_principal(request: Request) -> Principal | None:
     return principal
 
 
+async def still_admitted(request: Request, role: str) -> bool:
+    """Whether the credentials ``request`` came with still admit ``role``, looked up afresh.
+
+    A live stream outlasts the check made when it connected; calling this as it goes ends it
+    once its token is revoked, its session logged out or its user disabled.
+    """
+    principal = await asyncio.to_thread(
+        _identify, services_of(request), request.cookies.get(sessions.COOKIE), _bearer(request)
+    )
+    if principal is None or (principal.via == "session" and principal.user.must_change_password):
+        return False
+    return principal.can(role)
+
+
 async def _check_csrf(request: Request, principal: Principal) -> None:
     """Sessions ride on cookies, which a hostile page can make the browser send; tokens cannot."""
     if principal.via != "session" or request.method in SAFE_METHODS:

@@ -3,6 +3,8 @@
 Each connection polls the store for events after the last one it sent, so it sees events ingested
 by any instance sharing the database, not just this process. A connection lives at most
 ``web.stream_max_seconds``; the browser's EventSource then reconnects and resumes where it stopped.
+Before each poll the stream checks its credentials again, and ends (``event: end``) once its token
+is revoked, its session logged out or its user disabled.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from fastapi.responses import StreamingResponse
 
 from whmcs_monitor.store.events import max_seq
 from whmcs_monitor.web import queries
-from whmcs_monitor.web.guard import services_of, viewer
+from whmcs_monitor.web.guard import services_of, still_admitted, viewer
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 KEEPALIVE = 15.0
+ENDED = "the session or API token is no longer valid; log in again"
 
 
 def _start(request: Request, after: int | None, last_event_id: str | None) -> int:
@@ -40,6 +43,9 @@ async def _events(request: Request, position: int) -> AsyncIterator[str]:
     started = last_sent = time.monotonic()
     yield f"retry: 2000\nevent: hello\ndata: {json.dumps({'after': position})}\n\n"
     while time.monotonic() - started < lifetime and not await request.is_disconnected():
+        if not await still_admitted(request, viewer.role):
+            yield f"event: end\ndata: {json.dumps({'reason': ENDED})}\n\n"
+            return
         batch = await asyncio.to_thread(queries.events_after, services, position)
         for event in batch:
             position = event["seq"]

@@ -62,6 +62,11 @@
       tbody.insertBefore(eventRow(e), tbody.firstChild);
       while (tbody.children.length > maxRows) { tbody.removeChild(tbody.lastChild); }
     });
+    source.addEventListener("end", function () {
+      source.close();  // logged out, token revoked or user disabled: reconnecting cannot help
+      state.textContent = "stopped: log in again";
+      state.setAttribute("data-state", "stopped");
+    });
     source.onerror = function () {
       state.textContent = "reconnecting…";
       state.setAttribute("data-state", "reconnecting");
