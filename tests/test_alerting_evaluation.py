@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from alerting_fixtures import T0, alert_rows, alert_settings, engine_with_rules, store_events
 from whmcs_monitor.alerting.engine import Engine
-from whmcs_monitor.alerting.evaluation import active_time, condition_holds
+from whmcs_monitor.alerting.evaluation import absence_due, active_time, condition_holds
 from whmcs_monitor.alerting.rules import Condition, parse_rules
 from whmcs_monitor.alerting.tables import alert_history, rule_marks
 from whmcs_monitor.lib.timeutil import as_utc
@@ -405,3 +405,14 @@ def test_eq_and_in_compare_numbers_as_numbers(
     cond = Condition.model_validate({"field": "payload.amount", "op": op, "value": rule_value})
     event = {"kind": "invoice.paid", "labels": {}, "payload": {"amount": event_value}}
     assert condition_holds(cond, event) is holds
+
+
+def test_an_absence_falls_due_when_its_active_time_adds_up() -> None:
+    (rule,) = parse_rules(NO_PAYMENT_RULES, source="r.yaml")
+    assert rule.absence is not None
+    wednesday_17h = T0 + timedelta(hours=7)
+    # 5h of business hours remain on Wednesday; Thursday 08:00 + 1h makes 6h.
+    due = absence_due(rule.absence, wednesday_17h, T0 + timedelta(days=7))
+    assert due == T0 + timedelta(hours=23)
+    assert active_time(rule, wednesday_17h, due) == timedelta(hours=6)
+    assert absence_due(rule.absence, wednesday_17h, T0 + timedelta(hours=22)) is None

@@ -296,6 +296,53 @@ class Evaluator:
         horizon = max((r.count.window for r in self.rules.rules if r.count), default=timedelta(0))
         conn.execute(rule_hits.delete().where(rule_hits.c.at < now - horizon - timedelta(hours=1)))
 
+    def next_due(self, conn: Connection, after: datetime, until: datetime) -> datetime | None:
+        """The first instant in (``after``, ``until``] at which :meth:`tick` changes something no
+        event causes: a resolve timeout ends, a count window slides below its threshold, or an
+        absence reaches its length.
+
+        ``rules test`` ticks there, so the times it prints are those of a live engine, which
+        ticks every ``evaluation_interval``. Metric rules are left out: a replay has no samples.
+        """
+        dues = [due for rule in self.rules.rules for due in self._dues(conn, rule, after, until)]
+        return min((due for due in dues if after < due <= until), default=None)
+
+    def _dues(
+        self, conn: Connection, rule: Rule, after: datetime, until: datetime
+    ) -> list[datetime]:
+        quiet = self.timeout(rule)
+        if rule.type == "event" and quiet is not None:
+            oldest = conn.scalar(
+                sa.select(sa.func.min(alerts.c.last_seen_at)).where(
+                    alerts.c.rule == rule.name,
+                    alerts.c.state.in_(state.OPEN_STATES),
+                    alerts.c.last_seen_at > after - quiet,
+                )
+            )
+            return [] if oldest is None else [as_utc(oldest) + quiet]
+        if rule.type == "count":
+            assert rule.count is not None
+            window = rule.count.window
+            oldest = conn.scalar(
+                sa.select(sa.func.min(rule_hits.c.at)).where(
+                    rule_hits.c.rule == rule.name,
+                    rule_hits.c.group_key.in_([r.fingerprint for r in self._open(conn, rule.name)]),
+                    rule_hits.c.at > after - window,
+                )
+            )
+            return [] if oldest is None else [as_utc(oldest) + window]
+        if rule.type == "absence":
+            assert rule.absence is not None
+            firing = {row.site for row in self._open(conn, rule.name)}
+            clocks = [
+                as_utc(m.at)
+                for m in _marks(conn, rule.name)
+                if m.labels.get("site", "") not in firing
+                and _watches(rule.absence, m.labels.get("site", ""))
+            ]
+            return [d for since in clocks if (d := absence_due(rule.absence, since, until))]
+        return []
+
     @staticmethod
     def _open(conn: Connection, rule: str, *, site: str | None = None) -> list[sa.Row[Any]]:
         query = sa.select(alerts).where(
@@ -375,7 +422,7 @@ class Evaluator:
         spec = rule.absence
         marks = {m.labels.get("site", ""): m for m in _marks(conn, rule.name)}
         for site in sorted(set(sites) | set(marks)):
-            if spec.sites and site not in spec.sites:
+            if not _watches(spec, site):
                 continue
             mark = marks.get(site)
             if mark is None:  # start the clock the first time the rule meets this site
@@ -472,6 +519,20 @@ def active_time(rule: Rule, start: datetime, end: datetime) -> timedelta:
     """How much of [start, end) falls in the rule's active days and hours (all of it if unset)."""
     assert rule.absence is not None
     return sum((hi - lo for lo, hi in _active_spans(rule.absence, start, end)), timedelta(0))
+
+
+def absence_due(spec: AbsenceSpec, since: datetime, until: datetime) -> datetime | None:
+    """When the active time from ``since`` reaches ``spec.for_``, if that is by ``until``."""
+    left = spec.for_
+    for lo, hi in _active_spans(spec, since, until):
+        if hi - lo >= left:
+            return lo + left
+        left -= hi - lo
+    return None
+
+
+def _watches(spec: AbsenceSpec, site: str) -> bool:
+    return not spec.sites or site in spec.sites
 
 
 def _active_spans(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from whmcs_monitor.alerting.evaluation import Evaluator
 from whmcs_monitor.alerting.rules import RuleSet
@@ -31,6 +32,17 @@ class Outcome:
         return {**self.__dict__, "at": self.at.isoformat()}
 
 
+def _advance(
+    conn: Connection, evaluator: Evaluator, clock: datetime, to: datetime, sites: Sequence[str]
+) -> datetime:
+    """Tick at each due time after ``clock`` and before ``to``, then at ``to``; returns ``to``."""
+    while (due := evaluator.next_due(conn, clock, to)) is not None and due < to:
+        evaluator.tick(conn, due, sites=sites)
+        clock = due
+    evaluator.tick(conn, to, sites=sites)
+    return to
+
+
 def replay(
     events: Sequence[dict[str, Any]],
     rules: RuleSet,
@@ -41,8 +53,9 @@ def replay(
 ) -> list[Outcome]:
     """What the rules would have done: every fire and resolve, in time order.
 
-    Events are fed oldest first; before each one the clock advances to its time, so absences,
-    count windows and resolve timeouts behave as they would have live.
+    Events are fed oldest first. Before each one the clock advances to its time, stopping at
+    every instant something falls due on the way (:meth:`Evaluator.next_due`), so absences,
+    count windows and resolve timeouts happen when they would have live, not at the next event.
     """
     evaluator = Evaluator(rules, resolve_timeout=resolve_timeout)
     ordered = sorted(events, key=lambda e: (e["occurred_at"], e.get("seq", 0)))
@@ -51,12 +64,14 @@ def replay(
         try:
             db.migrate()
             with db.write() as conn:
-                if ordered:
-                    evaluator.tick(conn, parse_rfc3339(ordered[0]["occurred_at"]), sites=sites)
+                clock = parse_rfc3339(ordered[0]["occurred_at"]) if ordered else until
+                evaluator.tick(conn, clock, sites=sites)  # starts the absence clocks
                 for event in ordered:
-                    evaluator.tick(conn, parse_rfc3339(event["occurred_at"]), sites=sites)
+                    clock = _advance(
+                        conn, evaluator, clock, parse_rfc3339(event["occurred_at"]), sites
+                    )
                     evaluator.on_events(conn, [event])
-                evaluator.tick(conn, until, sites=sites)
+                _advance(conn, evaluator, clock, until, sites)
                 rows = conn.execute(
                     sa.select(
                         alert_history.c.at,
