@@ -176,6 +176,21 @@ def test_malformed_urls_are_reported_at_their_paths_without_their_credentials() 
     assert "hunter2pw" not in "\n".join(found)
 
 
+def test_config_check_shows_the_database_url_without_its_passwords(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    url = (
+        "postgresql://monitor:hunter2pw@db.example:5432/monitor?password=hunter3pw&sslmode=require"
+    )
+    path.write_text(f"database:\n  url: '{url}'\n")
+    result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "database postgresql://monitor:***@db.example:5432/monitor?password=REDACTED&sslmode=require"
+        in result.output
+    )
+    assert "hunter2pw" not in result.output and "hunter3pw" not in result.output
+
+
 def test_a_secret_can_come_from_a_file(tmp_path: Path) -> None:
     secret_file = tmp_path / "main.secret"
     secret_file.write_text(GOOD_SECRET + "\n")

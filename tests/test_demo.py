@@ -105,8 +105,8 @@ def test_the_demo_site_is_accepted_while_the_simulator_runs(tmp_path: Path) -> N
 
 
 def test_the_demo_command_says_why_a_monitor_refuses_it(collector: Collector) -> None:
-    simulator = Simulator(
-        Target(collector.url, "demo", DEMO_SECRET.encode()), events_per_minute=6000, seed=1
-    )
-    with pytest.raises(DemoSiteRefused, match=r"refused the demo site \(401\)"):
+    url = collector.url.replace("http://", "http://proxyuser:hunter2pw@")  # behind basic auth
+    simulator = Simulator(Target(url, "demo", DEMO_SECRET.encode()), events_per_minute=6000, seed=1)
+    with pytest.raises(DemoSiteRefused, match=r"refused the demo site \(401\)") as info:
         asyncio.run(simulator.run(max_events=1, duration=10))
+    assert "hunter2pw" not in str(info.value)

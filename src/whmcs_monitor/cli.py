@@ -177,7 +177,7 @@ def demo(
     rate = events_per_minute or settings.demo.events_per_minute
     simulator = Simulator(target, events_per_minute=rate, seed=seed)
     out.print(
-        f"Sending a simulated business day to {escape(target.url)} as site '{target.site_id}' "
+        f"Sending a simulated business day to {escape(target.shown_url)} as site '{target.site_id}' "
         f"(~{rate} events/min); Ctrl-C stops."
     )
     try:

@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 
 from whmcs_monitor.clikit import Context, friendly_errors, out
+from whmcs_monitor.notify.errors import redact_url
 from whmcs_monitor.whmcs_install import (
     check_whmcs_root,
     default_collector_url,
@@ -67,7 +68,7 @@ def install_module_command(
     out.print(f"Installed {report.files_copied} files in {escape(str(report.module_dir))}")
     out.print(
         f"Wrote {escape(str(report.config_php))} (mode 0600): "
-        f"posts to {escape(report.url)} as site {site_id}"
+        f"posts to {escape(redact_url(report.url))} as site {site_id}"
     )
     out.print(
         f"php -l: {report.files_linted} files OK"

@@ -155,6 +155,18 @@ def test_the_cli_installs_the_module_and_prints_the_activation_steps(tmp_path: P
     assert load_settings(config).site("shop") is not None
 
 
+def test_the_cli_does_not_print_a_password_in_the_collector_url(tmp_path: Path) -> None:
+    config = monitor_config(tmp_path / "config.yaml")
+    root = fake_whmcs(tmp_path / "whmcs")
+    url = "https://proxyuser:hunter2pw@monitor.example/"
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "whmcs", "install-module", str(root), "--url", url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "posts to https://monitor.example/… as site main" in result.output
+    assert "hunter2pw" not in result.output
+
+
 def test_the_cli_says_what_is_wrong_with_a_bad_root_and_changes_nothing(tmp_path: Path) -> None:
     config = monitor_config(tmp_path / "config.yaml")
     before = config.read_text()

@@ -20,6 +20,7 @@ from whmcs_monitor.config import Settings
 from whmcs_monitor.demo.scenarios import SCENARIOS, Batch, Business, pick
 from whmcs_monitor.lib.signing import sign
 from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.notify.errors import redact_url
 
 log = logging.getLogger(__name__)
 AVERAGE_EVENTS_PER_STORY = 4.5
@@ -44,6 +45,11 @@ class Target:
         host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
         base = url or f"http://{host}:{settings.server.port}"
         return cls(base.rstrip("/"), demo.site_id, demo.secret.get_secret_value().encode())
+
+    @property
+    def shown_url(self) -> str:
+        """The URL for messages: a ``--url`` may carry a proxy's password (``https://u:pw@...``)."""
+        return redact_url(self.url)
 
 
 def to_protocol(batch: Batch) -> bytes:
@@ -103,9 +109,9 @@ class Simulator:
         )
         if response.status_code == 401:
             raise DemoSiteRefused(
-                f"the monitor at {self.target.url} refused the demo site (401): it accepts demo "
-                "traffic only while its demo mode is on (demo.enabled: on, or `whmcs-monitor "
-                "run` before a WHMCS is connected, without --no-demo)"
+                f"the monitor at {self.target.shown_url} refused the demo site (401): it "
+                "accepts demo traffic only while its demo mode is on (demo.enabled: on, or "
+                "`whmcs-monitor run` before a WHMCS is connected, without --no-demo)"
             )
         if response.status_code != 202:
             log.warning("demo batch refused (%s): %s", response.status_code, response.text[:300])
@@ -118,7 +124,7 @@ class Simulator:
         next_story = started
         self.warm_up(started)
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-            await _wait_until_up(client, self.target.url)
+            await _wait_until_up(client, self.target)
             while (max_events is None or self.sent_events < max_events) and (
                 duration is None or time.monotonic() - started < duration
             ):
@@ -131,21 +137,21 @@ class Simulator:
                     try:
                         await self.send(client, batch)
                     except httpx.HTTPError as exc:
-                        log.warning("demo could not reach %s: %s", self.target.url, exc)
+                        log.warning("demo could not reach %s: %s", self.target.shown_url, exc)
                 wake = min(next_story, self._queue[0][0] if self._queue else next_story)
                 await asyncio.sleep(max(0.0, min(wake - time.monotonic(), 1.0)))
         return self.sent_events
 
 
-async def _wait_until_up(client: httpx.AsyncClient, url: str, attempts: int = 100) -> None:
+async def _wait_until_up(client: httpx.AsyncClient, target: Target, attempts: int = 100) -> None:
     for _ in range(attempts):
         try:
-            if (await client.get(f"{url}/healthz")).status_code == 200:
+            if (await client.get(f"{target.url}/healthz")).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         await asyncio.sleep(0.1)
-    raise ConnectionError(f"the monitor at {url} did not come up")
+    raise ConnectionError(f"the monitor at {target.shown_url} did not come up")
 
 
 async def run_simulator(settings: Settings) -> None:

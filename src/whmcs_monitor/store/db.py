@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +87,14 @@ def _make_engine(url: sa.URL, *, immediate: bool, pool_size: int) -> Engine:
 
 
 _HANDED_OVER = 0  # no thread has this id
+# Query parameters that carry a credential (libpq takes ?password=, and sslpassword=).
+_SECRET_PARAMETER = re.compile(r"pass|secret|token", re.IGNORECASE)
+
+
+def _without_secrets(url: sa.URL) -> str:
+    """``url`` as text with the password masked, in the userinfo and in the query string."""
+    hidden = {key: "REDACTED" for key in url.query if _SECRET_PARAMETER.search(key)}
+    return url.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
 class WriterQueue:
@@ -193,12 +202,12 @@ class Database:
 
     @property
     def safe_url(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return _without_secrets(self.url)
 
     @staticmethod
     def describe(url: str) -> str:
         """The URL with any password hidden, for banners and logs."""
-        return sa.make_url(url).render_as_string(hide_password=True)
+        return _without_secrets(sa.make_url(url))
 
     def dispose(self) -> None:
         self.engine.dispose()
