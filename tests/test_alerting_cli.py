@@ -196,6 +196,20 @@ def test_rules_test_replays_recorded_events_and_says_what_would_have_fired_and_w
     assert code == 0 and "1 alert(s) would have fired." in output
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["alerts", "ack", "99999999999999999999"], id="ack"),
+        pytest.param(["alerts", "resolve", "99999999999999999999"], id="resolve"),
+        pytest.param(["silences", "expire", "99999999999999999999"], id="expire"),
+    ],
+)
+def test_an_id_too_large_for_the_store_is_a_usage_error(config: Path, args: list[str]) -> None:
+    code, output = run(config, *args)
+    assert code == 2, output
+    assert "99999999999999999999 is not in the range 1<=x<=9223372036854775807" in output
+
+
 def test_rules_test_prints_absences_and_timeouts_when_they_fall_due_between_events(
     config: Path, db: Database, tmp_path: Path
 ) -> None:
