@@ -79,6 +79,30 @@ def test_a_heartbeat_goes_late_then_down_then_recovers(db: Database) -> None:
     assert events(db)[-1]["summary"] == "whmcs-cron is UP again after 31m"
 
 
+def test_the_missed_alert_stays_open_while_the_job_is_dead_and_resolves_on_its_next_ping(
+    database_url: str, db: Database
+) -> None:
+    """The default rule resolved heartbeat.missed after 1 h whatever the job did, and the
+    recovery's check.up carried no heartbeat label to resolve it with."""
+    from alerting_fixtures import alert_rows
+    from whmcs_monitor.alerting.engine import Engine
+
+    hb, clock = beat(), FrozenClock()
+    engine = Engine(make_settings(database_url), db)
+    ping(db, hb, "success", clock.now)
+    sweep(db, hb, clock.advance(timedelta(minutes=71)))
+    engine.step(clock.now)
+    [alert] = alert_rows(db, rule="heartbeat-missed")
+    assert alert["state"] == "firing"
+    sweep(db, hb, clock.advance(timedelta(hours=3)))
+    engine.step(clock.now)
+    assert alert_rows(db, rule="heartbeat-missed")[0]["state"] == "firing"  # still dead
+    ping(db, hb, "success", clock.advance(timedelta(minutes=1)))
+    assert events(db)[-1]["labels"]["heartbeat"] == "whmcs-cron"
+    engine.step(clock.now)
+    assert alert_rows(db, rule="heartbeat-missed")[0]["state"] == "resolved"
+
+
 def test_a_heartbeat_that_never_pinged_does_not_alert(db: Database) -> None:
     hb, clock = beat(), FrozenClock()
     sweep(db, hb, clock.now)

@@ -73,12 +73,15 @@ def _ensure_row(conn: Connection, hb: HeartbeatConfig, now: datetime) -> None:
 def _event(
     catalog: Catalog, hb: HeartbeatConfig, kind: str, key: str, data: dict[str, Any], at: datetime
 ) -> Event:
+    """Every heartbeat event carries the ``heartbeat`` label, so the check.up of a recovery
+    resolves the heartbeat-missed alert of the same heartbeat (it groups by that label)."""
     return build_event(
         catalog.get(kind),
         site=hb.site,
         data={"check": hb.name, "name": hb.name, "target": "heartbeat", **data},
         occurred_at=at,
         event_id=f"heartbeat:{hb.name}:{kind}:{key}",
+        labels={"heartbeat": hb.name},
     )
 
 
