@@ -134,6 +134,29 @@ def test_links_point_at_the_whmcs_admin_page_and_carry_a_verifiable_ack_token() 
     assert verify_ack_token(settings, 12, token) and not verify_ack_token(settings, 13, token)
 
 
+@pytest.mark.parametrize(
+    ("subjects", "page"),
+    [
+        ({"client": 3, "service": 7, "server": 2}, "clientsservices.php?id=7"),
+        ({"domain": 5, "client": 3}, "clientsdomains.php?id=5"),
+        ({"client": 3, "ticket": 8}, "supporttickets.php?action=view&id=8"),
+        ({"order": 4, "client": 3}, "orders.php?action=view&id=4"),
+        ({"client": 3, "invoice": 9, "service": 7}, "invoices.php?action=edit&id=9"),
+        ({"client": 3}, "clientssummary.php?userid=3"),
+    ],
+)
+def test_the_whmcs_link_opens_the_most_specific_subject_in_the_configured_admin_folder(
+    subjects: dict[str, int], page: str
+) -> None:
+    settings = make_settings(
+        "sqlite://",
+        sites=[{"id": "main", "secret": "s" * 40, "whmcs_url": "https://billing.example.com"}],
+        web={"whmcs_admin_dir": "backoffice"},
+    )
+    links = alert_links(settings, 1, "main", subjects)
+    assert links["whmcs"] == f"https://billing.example.com/backoffice/{page}"
+
+
 def test_redacted_urls_keep_only_scheme_and_host() -> None:
     assert (
         redact_url("https://hooks.slack.com/services/T0/B1/secret?x=1")

@@ -8,14 +8,15 @@ from collections.abc import Mapping
 
 from whmcs_monitor.config import Settings
 
-# WHMCS admin page for each subject type the catalog extracts.
+# WHMCS admin page for each subject type the catalog extracts, most specific first: an event
+# about a client's invoice, service, domain, ticket or order links there, not to the client.
 ADMIN_PAGES = {
     "invoice": "invoices.php?action=edit&id={id}",
-    "client": "clientssummary.php?userid={id}",
     "service": "clientsservices.php?id={id}",
     "domain": "clientsdomains.php?id={id}",
     "ticket": "supporttickets.php?action=view&id={id}",
     "order": "orders.php?action=view&id={id}",
+    "client": "clientssummary.php?userid={id}",
 }
 
 
@@ -57,7 +58,7 @@ def alert_links(
         links["ack"] = f"{base}/links/alerts/{alert_id}/ack?token={token}"
     site_config = settings.site(site)
     if site_config is not None and site_config.whmcs_url:
-        admin = site_config.whmcs_url.rstrip("/") + "/admin/"
+        admin = f"{site_config.whmcs_url.rstrip('/')}/{settings.web.whmcs_admin_dir}/"
         for subject, template in ADMIN_PAGES.items():
             if subject in subjects:
                 links["whmcs"] = admin + template.format(id=int(subjects[subject]))
