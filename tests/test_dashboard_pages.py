@@ -16,7 +16,7 @@ from dashboard_fixtures import (
 from support import batch_body, signed_headers
 from whmcs_monitor.events.model import Event
 from whmcs_monitor.store.events import insert_events
-from whmcs_monitor.web.queries import BUSINESS_FIGURES
+from whmcs_monitor.web.queries import BUSINESS_FIGURES, UNKNOWN_KIND
 
 SEEDED_PASSWORD = "hunter2-client-password"
 
@@ -209,25 +209,40 @@ def test_the_sites_page_reports_the_forwarders_heartbeat(seeded: Dashboard) -> N
     assert "<dt>Hooks registered</dt><dd>180</dd>" in page
 
 
+def _store(board: Dashboard, kind: str, summary: str) -> None:
+    """An event as a check, the poller or an older version stores it, without ingest."""
+    now = datetime.now(UTC)
+    stored = Event(
+        event_id=str(uuid.uuid4()),
+        site="main",
+        kind=kind,
+        category="system_health",
+        severity="error",
+        source="check",
+        occurred_at=now,
+        received_at=now,
+        summary=summary,
+        fingerprint=uuid.uuid4().hex,
+    )
+    with board.db.write() as conn:
+        insert_events(conn, [stored])
+
+
+def test_an_event_whose_kind_left_the_catalog_still_has_a_detail_page(seeded: Dashboard) -> None:
+    _store(seeded, "legacy.removed_kind", "Something an older version recorded")
+    seq = seeded.client.get("/api/v1/events?limit=1").json()["events"][0]["seq"]
+    detail = seeded.client.get(f"/api/v1/events/{seq}")
+    assert detail.status_code == 200
+    assert detail.json()["description"] == UNKNOWN_KIND
+    page = seeded.client.get(f"/events/{seq}")
+    assert page.status_code == 200 and "not in this version&#39;s event catalog" in page.text
+
+
 def test_the_sites_page_takes_the_whmcs_version_from_the_heartbeat_not_the_last_event(
     seeded: Dashboard,
 ) -> None:
     """A check or poller event after the heartbeat has an empty context."""
-    with seeded.db.write() as conn:
-        now = datetime.now(UTC)
-        down = Event(
-            event_id=str(uuid.uuid4()),
-            site="main",
-            kind="check.down",
-            category="system_health",
-            severity="error",
-            source="check",
-            occurred_at=now,
-            received_at=now,
-            summary="Check web is down",
-            fingerprint=uuid.uuid4().hex,
-        )
-        insert_events(conn, [down])
+    _store(seeded, "check.down", "Check web is down")
     site = seeded.client.get("/api/v1/sites").json()["sites"][0]
     assert site["last_event_summary"] == "Check web is down"
     assert (site["whmcs_version"], site["module_version"]) == ("8.11.0", "1.4.0")

@@ -37,6 +37,10 @@ BUSINESS_FIGURES: tuple[tuple[str, str], ...] = (
 # long is reported silent.
 FORWARDER_SILENT_AFTER = timedelta(minutes=30)
 MAX_PAGE = 500
+UNKNOWN_KIND = (
+    "This kind is not in this version's event catalog: it was stored by another version of the "
+    "monitor. The payload below is as it was received."
+)
 # How far back ``since=``/``until=`` may reach as a duration: now minus it is always a date.
 LONGEST_LOOKBACK = timedelta(days=36_500)
 
@@ -237,8 +241,10 @@ def event_detail(services: Services, seq: int) -> dict[str, Any]:
     event["whmcs_links"] = whmcs_links(
         base, services.settings.web.whmcs_admin_dir, event["subjects"]
     )
-    entry = services.catalog.get(event["kind"])
-    event["description"] = entry.description
+    try:
+        event["description"] = services.catalog.get(event["kind"]).description
+    except KeyError:  # stored by a version whose catalog had this kind; this one has not
+        event["description"] = UNKNOWN_KIND
     return event
 
 
