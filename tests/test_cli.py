@@ -44,6 +44,23 @@ def test_init_creates_a_private_config_a_database_and_an_admin(initialized: Path
     ]
 
 
+def test_init_keeps_the_data_directory_and_the_database_files_private(initialized: Path) -> None:
+    import sqlite3
+
+    data = initialized.parent
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+    conn = sqlite3.connect(data / "monitor.db")  # -wal and -shm exist while it is open
+    try:
+        conn.execute("INSERT INTO audit_head (id, record_id, hash) VALUES (2, 0, '')")
+        names = ("monitor.db", "monitor.db-wal", "monitor.db-shm")
+        assert {n: stat.S_IMODE(os.stat(data / n).st_mode) for n in names} == dict.fromkeys(
+            names, 0o600
+        )
+    finally:
+        conn.rollback()
+        conn.close()
+
+
 def test_init_refuses_to_overwrite_an_existing_config(initialized: Path) -> None:
     before = initialized.read_text()
     code, output = run(initialized, "init")

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from whmcs_monitor.clikit import Context, friendly_errors, out
+from whmcs_monitor.clikit import Context, friendly_errors, http_url, out
 from whmcs_monitor.notify.errors import redact_url
 from whmcs_monitor.whmcs_install import (
-    check_whmcs_root,
+    check_install,
     default_collector_url,
     install_module,
     register_site,
@@ -38,6 +38,7 @@ def whmcs_group() -> None:
 )
 @click.option(
     "--url",
+    callback=http_url,  # checked before the site is added to the config
     help="Collector URL the module posts to [default: server.public_url, else the listen address].",
 )
 @click.option(
@@ -52,13 +53,14 @@ def install_module_command(
     ctx: Context, whmcs_root: Path, site_id: str, url: str | None, spool_dir: Path | None
 ) -> None:
     """Copy the addon module into WHMCS_ROOT and write its config.php."""
-    check_whmcs_root(whmcs_root)  # before touching the monitor's config
-    registration = register_site(ctx.path, site_id)
     server = ctx.settings().server
+    url = url or default_collector_url(server.public_url, server.host, server.port)
+    check_install(whmcs_root, url=url, spool_dir=spool_dir)  # before touching the config
+    registration = register_site(ctx.path, site_id)
     report = install_module(
         whmcs_root,
         site_id=site_id,
-        url=url or default_collector_url(server.public_url, server.host, server.port),
+        url=url,
         secret=registration.secret,
         php=shutil.which("php"),
         spool_dir=spool_dir,

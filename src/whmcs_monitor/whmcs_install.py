@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from whmcs_monitor.config import SITE_ID_RE, load_settings
+from whmcs_monitor.config import SITE_ID_RE, check_http_url, load_settings
 from whmcs_monitor.errors import ConfigError, InputError, MonitorError
 
 MODULE_NAME = "whmcs_monitor"
@@ -100,6 +100,22 @@ def check_whmcs_root(whmcs_root: Path) -> Path:
     return addons
 
 
+def check_install(whmcs_root: Path, *, url: str, spool_dir: Path | None) -> Path:
+    """What :func:`install_module` refuses, checked before anything changes (the CLI checks
+    before it adds the site to the monitor's config); returns the addons folder."""
+    whmcs_root = whmcs_root.resolve()
+    try:
+        check_http_url(url)
+    except ValueError as exc:
+        raise InputError(f"collector URL: {exc}", field="url") from exc
+    if spool_dir is not None and spool_dir.resolve().is_relative_to(whmcs_root):
+        raise InputError(
+            f"spool directory {spool_dir.resolve()} is inside the WHMCS root; spooled events "
+            "are personal data and must live outside the web root"
+        )
+    return check_whmcs_root(whmcs_root)
+
+
 def install_module(
     whmcs_root: Path,
     *,
@@ -110,21 +126,12 @@ def install_module(
     spool_dir: Path | None = None,
 ) -> InstallReport:
     """Copy the module into ``whmcs_root``, write its config.php and lint it."""
-    whmcs_root = whmcs_root.resolve()
     if not SITE_ID_RE.match(site_id):
         raise InputError(f"site id {site_id!r}: must be 1-64 lower-case letters, digits, - or _")
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"collector URL {url!r}: must start with http:// or https://")
     if not secret:
         raise InputError("the site secret is empty")
-    if spool_dir is not None:
-        spool_dir = spool_dir.resolve()
-        if spool_dir.is_relative_to(whmcs_root):
-            raise InputError(
-                f"spool directory {spool_dir} is inside the WHMCS root; spooled events are "
-                "personal data and must live outside the web root"
-            )
-    addons = check_whmcs_root(whmcs_root)
+    addons = check_install(whmcs_root, url=url, spool_dir=spool_dir)
+    spool_dir = spool_dir.resolve() if spool_dir is not None else None
     source = module_source()
     target = addons / MODULE_NAME
     try:

@@ -109,6 +109,17 @@ def test_it_refuses_an_unwritable_addons_folder(
         install_module(root, site_id="s", url="http://x", secret=SECRET, php=None)
 
 
+def test_it_refuses_a_collector_url_that_is_not_http_without_repeating_it(
+    tmp_path: Path,
+) -> None:
+    root = fake_whmcs(tmp_path / "whmcs")
+    with pytest.raises(InputError) as info:
+        install_module(root, site_id="s", url="ftp://u:hunter2pw@x", secret=SECRET, php=None)
+    assert str(info.value) == (
+        "collector URL: must be an http:// or https:// URL with a host, like https://example.com"
+    )
+
+
 def test_it_refuses_a_spool_directory_inside_the_web_root(tmp_path: Path) -> None:
     root = fake_whmcs(tmp_path / "whmcs")
     with pytest.raises(InputError, match=r"must live outside the web root"):
@@ -165,6 +176,34 @@ def test_the_cli_does_not_print_a_password_in_the_collector_url(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "posts to https://monitor.example/… as site main" in result.output
     assert "hunter2pw" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "message"),
+    [
+        pytest.param(
+            ["--url", "ftp://x"],
+            2,
+            "Invalid value for '--url': must be an http:// or https:// URL",
+            id="a-bad-url",
+        ),
+        pytest.param(
+            ["--spool-dir", "{root}/spool"], 1, "must live outside the web root", id="a-bad-spool"
+        ),
+    ],
+)
+def test_the_cli_adds_no_site_when_the_install_would_be_refused(
+    tmp_path: Path, extra: list[str], code: int, message: str
+) -> None:
+    config = monitor_config(tmp_path / "config.yaml")
+    before = config.read_text()
+    root = fake_whmcs(tmp_path / "whmcs")
+    args = ["whmcs", "install-module", str(root), "--site", "orphan"]
+    args += [e.format(root=root) for e in extra]
+    result = CliRunner().invoke(main, ["--config", str(config), *args])
+    assert result.exit_code == code
+    assert message in result.output
+    assert config.read_text() == before
 
 
 def test_the_cli_says_what_is_wrong_with_a_bad_root_and_changes_nothing(tmp_path: Path) -> None:
