@@ -176,3 +176,17 @@ def test_every_page_carries_the_security_headers(dashboard: Dashboard) -> None:
         assert headers["x-content-type-options"] == "nosniff"
     assert "'unsafe-inline'" not in CSP
     assert "frame-ancestors 'none'" in CSP
+
+
+def test_a_server_error_carries_the_security_headers_too(dashboard: Dashboard) -> None:
+    app = dashboard.client.app
+
+    @app.get("/api/v1/test-only/crash")  # type: ignore[attr-defined, untyped-decorator]
+    def crash() -> None:
+        raise RuntimeError("a bug")
+
+    response = dashboard.client.get("/api/v1/test-only/crash")
+    assert response.status_code == 500
+    assert response.json()["error"]["message"].startswith("internal error")
+    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["x-frame-options"] == "DENY"

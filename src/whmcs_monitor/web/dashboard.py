@@ -33,7 +33,7 @@ from whmcs_monitor.web.guard import (
     is_api,
     viewer,
 )
-from whmcs_monitor.web.headers import SecurityHeaders
+from whmcs_monitor.web.headers import outermost
 from whmcs_monitor.web.nul_guard import reject_nul
 from whmcs_monitor.web.render import render
 
@@ -98,7 +98,7 @@ def _wants_page(request: Request) -> bool:
 
 
 def install_dashboard(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeaders)
+    outermost(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         login.router,

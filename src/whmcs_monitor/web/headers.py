@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join(
@@ -47,3 +48,17 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def outermost(app: Starlette) -> None:
+    """Wrap ``app``'s whole middleware stack in :class:`SecurityHeaders`.
+
+    ``add_middleware`` would place it inside Starlette's ServerErrorMiddleware, which writes the
+    500 answers: those would go out without a CSP or framing protection.
+    """
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build())
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
