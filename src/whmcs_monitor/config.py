@@ -1,8 +1,9 @@
 """The configuration: one YAML file, validated by pydantic, overridable from the environment.
 
-Precedence, highest first: ``WHMCS_MONITOR_<SECTION>__<KEY>`` environment variables, then the YAML
-file, then the defaults here. Secrets may come from the file, from another environment variable
-(``secret_env``) or from a file (``secret_file``); they are held as ``SecretStr`` and never printed.
+Precedence, highest first: ``WHMCS_MONITOR_<SECTION>__<KEY>`` environment variables (lists and
+mappings as JSON), then the YAML file, then the defaults here. Secrets may come from the file, from
+another environment variable (``secret_env``) or from a file (``secret_file``); they are held as
+``SecretStr`` and never printed.
 """
 
 from __future__ import annotations
