@@ -61,6 +61,7 @@ class PollerThresholds(_Section):
         default_factory=lambda: {"High": 2, "Medium": 8, "Low": 24}
     )
     forwarder_silent_minutes: int = Field(default=30, ge=5, le=10_080)
+    forwarder_silent_min_rows: int = Field(default=3, ge=1, le=1000)
     heartbeat_silent_minutes: int = Field(default=30, ge=5, le=10_080)
 
     @field_validator("domain_expiry_days", "invoice_age_buckets_days")

@@ -95,15 +95,32 @@ INVOICES_DUE_ON = Query(
     where="`duedate` = %(day)s AND `id` > %(after)s AND `status` = %(status)s",
 )
 
+
+def dated_between(
+    name: str, table: str, condition: str = "", columns: tuple[str, ...] = ()
+) -> Query:
+    """Rows dated within a reconciliation window, through the table's ``date`` index."""
+    where = "`date` >= %(since)s AND `date` < %(until)s"
+    return Query(
+        name=name,
+        table=table,
+        where=f"{where} AND {condition}" if condition else where,
+        order_by="`date`",
+        columns=columns,
+    )
+
+
 # Incoming payments only: a refund is a tblaccounts row too (amountout, refundid) and fires
 # InvoiceRefunded, not InvoicePaid.
-PAYMENTS_BETWEEN = Query(
-    name="payments_between",
-    table="tblaccounts",
-    where="`date` >= %(since)s AND `date` < %(until)s AND `invoiceid` > %(after)s"
-    " AND `amountin` > 0 AND `refundid` = 0",
-    order_by="`date`",
+PAYMENTS_BETWEEN = dated_between(
+    "payments_between",
+    "tblaccounts",
+    "`invoiceid` > %(after)s AND `amountin` > 0 AND `refundid` = 0",
 )
+TICKETS_OPENED_BETWEEN = dated_between(
+    "tickets_opened_between", "tbltickets", columns=("id", "date")
+)
+ORDERS_PLACED_BETWEEN = dated_between("orders_placed_between", "tblorders", columns=("id", "date"))
 
 CONFIGURATION = Query(
     name="configuration",
@@ -148,5 +165,7 @@ ALL_QUERIES: tuple[Query, ...] = (
     TASK_NAMES,
     INVOICES_DUE_ON,
     PAYMENTS_BETWEEN,
+    TICKETS_OPENED_BETWEEN,
+    ORDERS_PLACED_BETWEEN,
     CONFIGURATION,
 )

@@ -1,17 +1,29 @@
-"""Catching a silent forwarder: the database shows payments but no matching hook event arrived.
+"""Catching a silent forwarder: the database shows activity but its hook events did not arrive.
 
-Every incoming payment (not a refund) recorded in tblaccounts for an invoice between
-``lookback`` and ``forwarder_silent_minutes`` ago should have produced an ``invoice.paid`` or
-``invoice.payment_added`` hook event for that invoice by now. If some did not, the hook module is
-disabled, broken, or its events are rejected: one critical ``forwarder.silent`` per episode says
-which site and since when. Likewise a module that used to send ``forwarder.heartbeat`` and
-stopped gives ``forwarder.heartbeat_missing``.
+Each check reads what WHMCS recorded between ``LOOKBACK_FACTOR`` times and once
+``forwarder_silent_minutes`` ago, so every hook had at least that long to arrive (the module
+replays its spool on each cron run).
+
+- Payments: every incoming payment (not a refund) in tblaccounts must have produced an
+  ``invoice.paid`` or ``invoice.payment_added`` event for its invoice.
+- Tickets and orders are not matched one by one, because some may legitimately fire no hook (an
+  order added by staff or through the API does not go through the cart's
+  AfterShoppingCartCheckout). The forwarder counts as silent when ``forwarder_silent_min_rows``
+  or more were created in the window and no hook event of their family arrived since the first
+  of them. A site that never sent those hooks (no module, or one that does not forward them) is
+  not checked, or it would be flagged forever.
+
+Each family gives one critical ``forwarder.silent`` per episode, saying which site, since when
+and what is missing. A module that used to send ``forwarder.heartbeat`` and stopped gives
+``forwarder.heartbeat_missing``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,65 +32,146 @@ from whmcs_monitor.events.model import Event
 from whmcs_monitor.lib.timeutil import as_utc
 from whmcs_monitor.sources import queries
 from whmcs_monitor.sources.derive import Context, iso
-from whmcs_monitor.sources.whmcs_db import as_datetime, as_int
+from whmcs_monitor.sources.queries import Query
+from whmcs_monitor.sources.whmcs_db import Row, as_datetime, as_int
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import EventFilter, query_events
 from whmcs_monitor.store.tables import events
 
-PAYMENT_KINDS = ("invoice.paid", "invoice.payment_added")
 LOOKBACK_FACTOR = 4
 MAX_HOOK_EVENTS = 5000
+MAX_IDS = 50  # ids listed in one forwarder.silent event
+
+
+@dataclass(frozen=True)
+class Family:
+    """Activity that WHMCS records in a table and that the hook module reports."""
+
+    name: str  # plural noun, as in "3 tickets opened"
+    subject: str  # singular noun; the subject the hook events name
+    verb: str
+    query: Query
+    id_column: str
+    kinds: tuple[str, ...]
+    lacking: str = "and no {hooks} event since the first of them"  # ends the summary's detail
+
+
+PAYMENTS = Family(
+    "invoices",
+    "invoice",
+    "paid",
+    queries.PAYMENTS_BETWEEN,
+    "invoiceid",
+    ("invoice.paid", "invoice.payment_added"),
+    lacking="without an {hooks} event",
+)
+TICKETS = Family(
+    "tickets",
+    "ticket",
+    "opened",
+    queries.TICKETS_OPENED_BETWEEN,
+    "id",
+    ("ticket.opened", "ticket.opened_by_admin", "ticket.piped"),
+)
+ORDERS = Family("orders", "order", "placed", queries.ORDERS_PLACED_BETWEEN, "id", ("order.placed",))
+
+
+@dataclass(frozen=True)
+class Window:
+    silent: timedelta
+    since: datetime
+    until: datetime
+
+
+def _window(ctx: Context) -> Window:
+    silent = timedelta(minutes=ctx.config.thresholds.forwarder_silent_minutes)
+    return Window(silent, ctx.now - silent * LOOKBACK_FACTOR, ctx.now - silent)
 
 
 def _local_naive(ctx: Context, moment: datetime) -> datetime:
-    """tblaccounts.date is WHMCS wall-clock time without a zone."""
+    """WHMCS ``date`` columns hold its wall-clock time without a zone."""
     return moment.astimezone(ctx.zone).replace(tzinfo=None)
 
 
-def silent_forwarder(db: Database, ctx: Context) -> list[Event]:
-    silent = timedelta(minutes=ctx.config.thresholds.forwarder_silent_minutes)
-    since, until = ctx.now - silent * LOOKBACK_FACTOR, ctx.now - silent
+def _recorded(ctx: Context, family: Family, window: Window) -> list[Row]:
+    """The family's rows dated within the window, oldest first."""
     params = {
-        "since": _local_naive(ctx, since),
-        "until": _local_naive(ctx, until),
+        "since": _local_naive(ctx, window.since),
+        "until": _local_naive(ctx, window.until),
         "after": 0,
         "limit": ctx.config.batch_size,
     }
-    payments = ctx.fetch(queries.PAYMENTS_BETWEEN, params)
+    return ctx.fetch(family.query, params)
+
+
+def _first(ctx: Context, rows: list[Row]) -> datetime:
+    dates = (as_datetime(r.get("date"), ctx.zone) for r in rows)
+    return min((d for d in dates if d is not None), default=ctx.now)
+
+
+def _either(names: Sequence[str]) -> str:
+    """``A``, ``A or B``, ``A, B or C``."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+
+
+def _silent(ctx: Context, family: Family, missing: list[Row]) -> list[Event]:
+    """One critical ``forwarder.silent`` per episode of ``missing`` rows; none ends the episode."""
+    key = f"silent_since:{family.name}"
+    if not missing:
+        ctx.state.pop(key, None)
+        return []
+    episode = ctx.state.setdefault(key, iso(_first(ctx, missing)))
+    hooks = _either([h for kind in family.kinds for h in ctx.catalog.get(kind).hooks])
+    ids = sorted({as_int(r.get(family.id_column)) or 0 for r in missing})
+    noun = family.subject if len(ids) == 1 else family.name
+    data: dict[str, Any] = {
+        "since": episode,
+        "detail": f"{len(ids)} {noun} {family.verb} in WHMCS " + family.lacking.format(hooks=hooks),
+        "missing": family.name,
+        "count": len(ids),
+        f"{family.subject}_ids": ids[:MAX_IDS],
+    }
+    event_key = f"forwarder_silent:{family.name}:{episode}"
+    return [ctx.event("forwarder.silent", event_key, data, severity="critical")]
+
+
+def silent_payments(db: Database, ctx: Context) -> list[Event]:
+    """Payments whose invoice has no payment hook event, matched one by one."""
+    window = _window(ctx)
+    payments = _recorded(ctx, PAYMENTS, window)
     with db.read() as conn:
         seen = query_events(
             conn,
             EventFilter(
-                sites=[ctx.site], kinds=PAYMENT_KINDS, since=since - silent, limit=MAX_HOOK_EVENTS
+                sites=[ctx.site],
+                kinds=PAYMENTS.kinds,
+                since=window.since - window.silent,
+                limit=MAX_HOOK_EVENTS,
             ),
         )
-    reported = {e["subjects"].get("invoice") for e in seen}
-    missing = [p for p in payments if as_int(p.get("invoiceid")) not in reported]
-    if not missing:
-        ctx.state.pop("silent_since", None)
-        return []
-    first = min(as_datetime(p.get("date"), ctx.zone) or until for p in missing)
-    episode = ctx.state.setdefault("silent_since", iso(first))
-    data: dict[str, Any] = {
-        "paid_count": len(missing),
-        "since": episode,
-        "invoice_ids": sorted({as_int(p.get("invoiceid")) or 0 for p in missing})[:50],
-    }
-    return [
-        ctx.event(
-            "forwarder.silent", f"forwarder_silent:invoices:{episode}", data, severity="critical"
-        )
-    ]
+    reported = {e["subjects"].get(PAYMENTS.subject) for e in seen}
+    missing = [p for p in payments if as_int(p.get(PAYMENTS.id_column)) not in reported]
+    return _silent(ctx, PAYMENTS, missing)
 
 
-def _last_heartbeat(db: Database, site: str) -> tuple[str, datetime] | None:
-    """The newest heartbeat's id and time, by when it was sent rather than when it arrived.
+def silent_family(family: Family, db: Database, ctx: Context) -> list[Event]:
+    """Enough new rows of a family and not one of its hook events since the first of them."""
+    last = _newest_event(db, ctx.site, family.kinds)
+    if last is None:  # this site never sent these hooks
+        return _silent(ctx, family, [])
+    rows = _recorded(ctx, family, _window(ctx))
+    enough = len(rows) >= ctx.config.thresholds.forwarder_silent_min_rows
+    return _silent(ctx, family, rows if enough and last[1] < _first(ctx, rows) else [])
 
-    The module replays its spool late, so the last heartbeat to arrive can be hours old.
+
+def _newest_event(db: Database, site: str, kinds: Sequence[str]) -> tuple[str, datetime] | None:
+    """The newest event of these kinds (id and time), by when it was sent, not when it arrived.
+
+    The module replays its spool late, so the last event to arrive can be hours old.
     """
     stmt = (
         sa.select(events.c.event_id, events.c.occurred_at)
-        .where(events.c.kind == "forwarder.heartbeat", events.c.site == site)
+        .where(events.c.kind.in_(kinds), events.c.site == site)
         .order_by(events.c.occurred_at.desc())
         .limit(1)
     )
@@ -88,7 +181,7 @@ def _last_heartbeat(db: Database, site: str) -> tuple[str, datetime] | None:
 
 
 def missing_heartbeat(db: Database, ctx: Context) -> list[Event]:
-    last = _last_heartbeat(db, ctx.site)
+    last = _newest_event(db, ctx.site, ("forwarder.heartbeat",))
     if last is None:
         return []
     event_id, at = last
@@ -104,6 +197,8 @@ Check = Callable[[Database, Context], list[Event]]
 
 # Each check is a separate step of the cycle, so a missing grant on one table skips only that one.
 CHECKS: tuple[tuple[str, Check], ...] = (
-    ("reconcile_payments", silent_forwarder),
+    ("reconcile_payments", silent_payments),
+    ("reconcile_tickets", partial(silent_family, TICKETS)),
+    ("reconcile_orders", partial(silent_family, ORDERS)),
     ("reconcile_heartbeat", missing_heartbeat),
 )
