@@ -32,7 +32,7 @@ PRE_HOOKS_ALLOWED = {
     "PreDeleteClient",  # the only client-deletion signal (ClientDelete is deprecated)
     "PreInvoiceAutomaticCancellation",  # the only way to tell automatic cancellations apart
     "PreCronJob",  # start of the daily run
-    "PreAutomationTask",  # start of a task (opt-in)
+    "PreAutomationTask",  # start of a task
     "PreUpgradeCheckout",  # the only upgrade-order signal with amount and service
 }
 NEVER_FORWARDED = {"AuthAdmin", "AuthAdminApi", "ClientLoginShare"}
