@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pyotp
 import pytest
@@ -104,12 +105,29 @@ def test_a_nul_character_in_the_login_form_is_a_422_before_any_lookup(
     assert not [a for a in _actions(dashboard) if a[1] == "login.failure"]
 
 
+def _enrol(board: Dashboard, username: str) -> pyotp.TOTP:
+    """Two-factor for ``username``, enrolled with the previous step's code (which that spends)."""
+    totp = pyotp.TOTP(pyotp.random_base32())
+    enable_totp(board.db, username, totp.secret, totp.at(time.time() - 30), actor=username)
+    return totp
+
+
 def test_a_user_with_two_factor_needs_the_current_code(dashboard: Dashboard) -> None:
-    secret = pyotp.random_base32()
-    enable_totp(dashboard.db, "charlie", secret, pyotp.TOTP(secret).now(), actor="charlie")
+    totp = _enrol(dashboard, "charlie")
     assert dashboard.login("charlie") == 401
     assert dashboard.login("charlie", code="000000") == 401
-    assert dashboard.login("charlie", code=pyotp.TOTP(secret).now()) == 303
+    assert dashboard.login("charlie", code=totp.now()) == 303
+
+
+def test_a_two_factor_code_works_only_once(dashboard: Dashboard) -> None:
+    """RFC 6238 §5.2: a code seen over someone's shoulder or in a proxy log is already spent."""
+    totp = _enrol(dashboard, "charlie")
+    code = totp.now()
+    assert dashboard.login("charlie", code=code) == 303
+    dashboard.client.cookies.clear()
+    assert dashboard.login("charlie", code=code) == 401
+    assert dashboard.login("charlie", code=totp.at(time.time() - 30)) == 401  # older: spent too
+    assert dashboard.login("charlie", code=totp.at(time.time() + 30)) == 303  # the next step
 
 
 def test_enrolling_two_factor_refuses_a_code_from_another_secret(dashboard: Dashboard) -> None:

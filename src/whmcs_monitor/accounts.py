@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -191,34 +192,80 @@ def totp_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
 
-def totp_matches(secret: str, code: str) -> bool:
-    """One 30-second step of clock drift either way is accepted."""
+def totp_step(secret: str, code: str) -> int | None:
+    """The time step (unix time // 30) ``code`` is the code of, or ``None``.
+
+    One 30-second step of clock drift either way is accepted.
+    """
     code = code.strip().replace(" ", "")
-    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(utcnow())
+    return next(
+        (
+            step
+            for step in (now - 1, now, now + 1)
+            if hmac.compare_digest(totp.generate_otp(step), code)
+        ),
+        None,
+    )
+
+
+def _claim_step(conn: Connection, username: str, step: int) -> bool:
+    """Record ``step`` as used, unless it or a later one already was: a code works only once
+    (RFC 6238 §5.2). One conditional update, so two logins racing with one code cannot both
+    win."""
+    claimed = conn.execute(
+        users.update()
+        .where(
+            users.c.username == username,
+            sa.or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return claimed.rowcount == 1
 
 
 def check_totp(db: Database, username: str, code: str) -> bool:
-    """Whether ``code`` is valid for the user's enrolled secret (``True`` when not enrolled)."""
+    """Whether ``code`` is a valid, unused code for the user's enrolled secret (``True`` when
+    not enrolled). A valid code is spent by this call."""
     with db.read() as conn:
         secret = conn.scalar(sa.select(users.c.totp_secret).where(users.c.username == username))
-    return secret is None or totp_matches(secret, code)
+    if secret is None:
+        return True
+    step = totp_step(secret, code)
+    if step is None:
+        return False
+    with db.write() as conn:
+        return _claim_step(conn, username, step)
 
 
 def enable_totp(db: Database, username: str, secret: str, code: str, *, actor: str) -> None:
-    """Enrol a secret, but only once the user proved their app produces its codes."""
-    if not totp_matches(secret, code):
+    """Enrol a secret, but only once the user proved their app produces its codes (which spends
+    that code: it cannot log in afterwards)."""
+    step = totp_step(secret, code)
+    if step is None:
         raise InputError(
             "code: that code does not match; check the phone's clock and type the current code",
             field="code",
         )
     with db.write() as conn:
         _load(conn, username)
-        conn.execute(users.update().where(users.c.username == username).values(totp_secret=secret))
+        conn.execute(
+            users.update()
+            .where(users.c.username == username)
+            .values(totp_secret=secret, totp_last_step=step)
+        )
         audit.append(conn, actor=actor, action="user.totp_enable", target=username)
 
 
 def disable_totp(db: Database, username: str, *, actor: str) -> None:
     with db.write() as conn:
         _load(conn, username)
-        conn.execute(users.update().where(users.c.username == username).values(totp_secret=None))
+        conn.execute(
+            users.update()
+            .where(users.c.username == username)
+            .values(totp_secret=None, totp_last_step=None)
+        )
         audit.append(conn, actor=actor, action="user.totp_disable", target=username)

@@ -77,6 +77,8 @@ users = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("totp_secret", sa.String(64), nullable=True),
+    # The last TOTP time step (unix time // 30) a code was accepted for: a code works once.
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("last_login_at", UtcDateTime, nullable=True),
 )
