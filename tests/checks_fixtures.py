@@ -52,25 +52,46 @@ def _name(common_name: str) -> x509.Name:
 
 
 class Pki:
-    """A throwaway CA that issues leaf certificates with chosen names and validity."""
+    """A throwaway CA that issues leaf certificates with chosen names and validity.
 
-    def __init__(self, directory: Path) -> None:
+    ``pki.intermediate(...)`` is a CA signed by it; the leaves an intermediate issues are served
+    with the intermediate as their chain, and ``ca_file`` stays the root's.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        parent: Pki | None = None,
+        name: str = "whmcs-monitor test CA",
+        days: float = 3650,
+    ) -> None:
         self.dir = directory
         self.key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
+        signer_key, issuer = (
+            (parent.key, parent.cert.subject) if parent else (self.key, _name(name))
+        )
         self.cert = (
             x509.CertificateBuilder()
-            .subject_name(_name("whmcs-monitor test CA"))
-            .issuer_name(_name("whmcs-monitor test CA"))
+            .subject_name(_name(name))
+            .issuer_name(issuer)
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=3650))
+            .not_valid_after(now + timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self.key, hashes.SHA256())
+            .sign(signer_key, hashes.SHA256())
         )
-        self.ca_file = directory / "ca.pem"
-        self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        self.chain: list[x509.Certificate] = [self.cert, *parent.chain] if parent else []
+        if parent is None:
+            self.ca_file = directory / "ca.pem"
+            self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        else:
+            self.ca_file = parent.ca_file
+
+    def intermediate(self, name: str, *, days: float) -> Pki:
+        return Pki(self.dir, parent=self, name=name, days=days)
 
     def issue(
         self,
@@ -79,18 +100,16 @@ class Pki:
         hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
         days: float = 90,
         expired: bool = False,
+        not_yet_valid: bool = False,
         self_signed: bool = False,
     ) -> CertFiles:
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
-        start, end = (
-            (now - timedelta(days=30), now - timedelta(days=1))
-            if expired
-            else (
-                now - timedelta(days=1),
-                now + timedelta(days=days),
-            )
-        )
+        start, end = now - timedelta(days=1), now + timedelta(days=days)
+        if expired:
+            start, end = now - timedelta(days=30), now - timedelta(days=1)
+        if not_yet_valid:
+            start = now + timedelta(days=5)
         sans: list[x509.GeneralName] = []
         for host in hosts:
             try:
@@ -112,7 +131,8 @@ class Pki:
             .sign(issuer_key, hashes.SHA256())
         )
         files = CertFiles(self.dir / f"{name}.crt", self.dir / f"{name}.key")
-        files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        served = [cert] if self_signed else [cert, *self.chain]
+        files.cert.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in served))
         files.key.write_bytes(
             key.private_bytes(
                 serialization.Encoding.PEM,

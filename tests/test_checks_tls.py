@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -51,24 +52,50 @@ async def test_a_certificate_expiring_soon_is_degraded_and_reported(pki: Pki) ->
     assert finding.key.endswith(":7")  # the 7-day step: one event per step, not per run
 
 
-async def test_an_expired_certificate_is_down(pki: Pki) -> None:
+async def test_an_expired_certificate_is_down_and_says_how_long_ago(pki: Pki) -> None:
     result = await probe_server(pki, pki.issue("expired", expired=True))
     assert result.status == "down"
-    assert result.message == "certificate rejected: certificate has expired"
-    assert result.findings[0].severity == "error"
+    expired_on = f"{utcnow() - timedelta(days=1):%Y-%m-%d}"
+    assert result.message == f"certificate expired 1 day ago ({expired_on})"
+    assert result.findings == []  # not "expires in 0 days": check.down carries the message
 
 
-async def test_a_certificate_for_another_host_is_down(pki: Pki) -> None:
-    result = await probe_server(pki, pki.issue("wronghost", hosts=("billing.example.com",)))
+@pytest.mark.parametrize(
+    ("issue", "spec", "message"),
+    [
+        (
+            {"hosts": ("billing.example.com",)},
+            {},
+            "certificate rejected: Hostname mismatch, certificate is not valid for 'localhost'.",
+        ),
+        ({"self_signed": True}, {}, "certificate rejected: self-signed certificate"),
+        ({}, {"ca_file": None}, "certificate rejected: unable to get local issuer certificate"),
+        ({"not_yet_valid": True}, {}, "certificate is not valid until "),
+    ],
+    ids=["wrong host", "self-signed", "untrusted chain", "not yet valid"],
+)
+async def test_an_invalid_certificate_is_down_with_its_own_reason_and_no_expiry_event(
+    pki: Pki, issue: dict[str, Any], spec: dict[str, Any], message: str
+) -> None:
+    """Each of these used to be stored as tls.certificate_expiring, "expires in 89 days"."""
+    result = await probe_server(pki, pki.issue("invalid", **issue), **spec)
     assert result.status == "down"
-    assert "Hostname mismatch" in result.message
+    assert result.message.startswith(message)
+    assert result.findings == []
     assert result.metrics["days_left"] > 80  # the certificate was still read and measured
 
 
-async def test_a_self_signed_certificate_is_down(pki: Pki) -> None:
-    result = await probe_server(pki, pki.issue("selfsigned", self_signed=True))
-    assert result.status == "down"
-    assert "self-signed certificate" in result.message
+async def test_an_intermediate_expiring_before_the_leaf_sets_the_days_left(pki: Pki) -> None:
+    intermediate = pki.intermediate("short-lived intermediate", days=5)
+    result = await probe_server(pki, intermediate.issue("chained", days=90))
+    assert result.status == "degraded"
+    assert 4 < result.metrics["days_left"] <= 5
+    expires = f"{utcnow() + timedelta(days=5):%Y-%m-%d}"
+    assert (
+        result.message == f"intermediate 'short-lived intermediate' expires in 4 days ({expires})"
+    )
+    [finding] = result.findings
+    assert (finding.kind, finding.data["days_left"]) == ("tls.certificate_expiring", 4)
 
 
 async def test_smtp_starttls_certificates_are_checked(pki: Pki) -> None:

@@ -164,5 +164,17 @@ class CheckBase(BaseModel):
         """Measure once; the scheduler bounds the call with ``timeout``."""
 
 
+def expiry_phrase(days_left: float) -> str:
+    """``expires in 12 days``, ``expires within a day``, ``expired today`` or ``expired 3 days
+    ago``: a date in the past is never "expires in 0 days"."""
+    days = int(abs(days_left))
+    count = f"{days} day{'' if days == 1 else 's'}"
+    if days_left >= 1:
+        return f"expires in {count}"
+    if days_left > 0:
+        return "expires within a day"
+    return "expired today" if days == 0 else f"expired {count} ago"
+
+
 def ms_since(start: float, now: float) -> float:
     return round((now - start) * 1000, 3)

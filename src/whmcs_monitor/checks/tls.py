@@ -3,20 +3,34 @@ chain verifies and the hostname matches."""
 
 from __future__ import annotations
 
+import _ssl
 import asyncio
 import ssl
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, ms_since
+from whmcs_monitor.checks.base import (
+    CheckBase,
+    Finding,
+    ProbeContext,
+    Result,
+    expiry_phrase,
+    ms_since,
+)
 from whmcs_monitor.checks.http import ssl_context
 from whmcs_monitor.checks.tcp import close, open_tcp
 
+if TYPE_CHECKING:
+    from cryptography import x509
+
 EXPIRY_STEPS = (1, 3, 7, 14, 21, 30, 60)  # one event per step crossed, not one per run
+# OpenSSL's verify codes (x509_vfy.h) for the two failures whose dates say more than its text.
+X509_V_ERR_CERT_NOT_YET_VALID = 9
+X509_V_ERR_CERT_HAS_EXPIRED = 10
 
 
 class TlsFailure(Exception):
@@ -67,8 +81,8 @@ class TlsCheck(CheckBase):
     def target(self) -> str:
         return f"{self.host}:{self.port}"
 
-    async def _peer_certificate(self, verify: bool) -> tuple[bytes, float]:
-        """The leaf certificate (DER) after a handshake, and the handshake time in ms."""
+    async def _presented_chain(self, verify: bool) -> tuple[list[bytes], float]:
+        """The certificates the server sent (DER, leaf first) and the handshake time in ms."""
         timeout = self.timeout.total_seconds()
         reader, writer, _ = await open_tcp(self.host, self.port, timeout)
         try:
@@ -80,21 +94,21 @@ class TlsCheck(CheckBase):
             async with asyncio.timeout(timeout):
                 await writer.start_tls(context, server_hostname=self.server_name or self.host)
             ssl_object = writer.get_extra_info("ssl_object")
-            der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-            if not der:
+            chain = unverified_chain(ssl_object) if ssl_object else []
+            if not chain:
                 raise TlsFailure("the server sent no certificate")
-            return der, ms_since(start, time.perf_counter())
+            return chain, ms_since(start, time.perf_counter())
         finally:
             await close(writer)
 
     async def probe(self, ctx: ProbeContext) -> Result:
-        problem: str | None = None
+        rejected: ssl.SSLCertVerificationError | None = None
         try:
             try:
-                der, elapsed = await self._peer_certificate(verify=True)
+                der_chain, elapsed = await self._presented_chain(verify=True)
             except ssl.SSLCertVerificationError as exc:
-                problem = f"certificate rejected: {exc.verify_message}"
-                der, elapsed = await self._peer_certificate(verify=False)
+                rejected = exc
+                der_chain, elapsed = await self._presented_chain(verify=False)
         except (OSError, TlsFailure, TimeoutError, ssl.SSLError) as exc:
             text = str(exc) or type(exc).__name__
             return Result("down", f"TLS handshake with {self.target} failed: {text}")
@@ -102,32 +116,67 @@ class TlsCheck(CheckBase):
         # monitors never run a TLS check.
         from cryptography import x509
 
-        cert = x509.load_der_x509_certificate(der)
-        not_after = cert.not_valid_after_utc
+        chain = [x509.load_der_x509_certificate(der) for der in der_chain]
+        # The chain lapses with its first certificate: an intermediate may expire before the leaf.
+        soonest = min(chain, key=lambda cert: cert.not_valid_after_utc)
+        not_after = soonest.not_valid_after_utc
         days_left = (not_after - ctx.now).total_seconds() / 86400
         metrics = {"days_left": round(days_left, 3)}
-        findings = self._expiry_findings(days_left, not_after, problem)
-        if problem:
-            return Result("down", problem, elapsed, metrics, findings)
+        if rejected is not None:
+            return Result("down", rejection(rejected, chain, ctx.now), elapsed, metrics)
         if days_left < self.warn_days:
-            message = f"certificate expires in {days_left:.1f} days ({not_after:%Y-%m-%d})"
+            message = f"{_which(soonest, chain)} {expiry_phrase(days_left)} ({not_after:%Y-%m-%d})"
+            findings = [self._expiry_finding(days_left, not_after)]
             return Result("degraded", message, elapsed, metrics, findings)
         message = f"certificate valid for {days_left:.0f} more days"
         return Result("up", message, elapsed, metrics)
 
-    def _expiry_findings(
-        self, days_left: float, not_after: datetime, problem: str | None
-    ) -> list[Finding]:
-        if problem is None and days_left >= self.warn_days:
-            return []
-        step = next((s for s in EXPIRY_STEPS if days_left < s), "invalid")
+    def _expiry_finding(self, days_left: float, not_after: datetime) -> Finding:
+        """One event per step crossed (21, 14, 7... days), for a certificate that verifies."""
+        step = next((s for s in EXPIRY_STEPS if days_left < s), self.warn_days)
         data = {
             "host": self.server_name or self.host,
             "port": self.port,
-            "days_left": max(int(days_left), 0),
+            "days_left": int(days_left),
             "not_after": not_after.isoformat(),
-            "problem": problem,
         }
-        key = f"{not_after:%Y%m%d%H%M%S}:{step}"
-        severity = "error" if problem else None
-        return [Finding("tls.certificate_expiring", key, data, severity=severity)]
+        return Finding("tls.certificate_expiring", f"{not_after:%Y%m%d%H%M%S}:{step}", data)
+
+
+def unverified_chain(ssl_object: ssl.SSLObject) -> list[bytes]:
+    """The certificates the peer presented, leaf first, as DER, whether or not they verified.
+
+    Python 3.13 has ``SSLObject.get_unverified_chain()``; 3.11 and 3.12 have the same call, still
+    private, on the ``_ssl`` object underneath (``getpeercert`` gives the leaf only).
+    """
+    public = getattr(ssl_object, "get_unverified_chain", None)
+    if public is not None:
+        return list(public())
+    private: Any = getattr(ssl_object, "_sslobj")  # noqa: B009 (typeshed does not declare it)
+    chain = private.get_unverified_chain() or []
+    return [cert.public_bytes(_ssl.ENCODING_DER) for cert in chain]
+
+
+def _which(cert: x509.Certificate, chain: list[x509.Certificate]) -> str:
+    """``certificate`` for the leaf, ``intermediate 'R3'`` for another one of the chain."""
+    if cert is chain[0]:
+        return "certificate"
+    from cryptography.x509.oid import NameOID
+
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return f"intermediate {str(names[0].value) if names else cert.subject.rfc4514_string()!r}"
+
+
+def rejection(
+    exc: ssl.SSLCertVerificationError, chain: list[x509.Certificate], now: datetime
+) -> str:
+    """Why the certificate does not verify, in plain words; the expiry cases with their dates."""
+    if exc.verify_code == X509_V_ERR_CERT_HAS_EXPIRED:
+        lapsed = min(chain, key=lambda cert: cert.not_valid_after_utc)
+        days = (lapsed.not_valid_after_utc - now).total_seconds() / 86400
+        expired = f"{expiry_phrase(days)} ({lapsed.not_valid_after_utc:%Y-%m-%d})"
+        return f"{_which(lapsed, chain)} {expired}"
+    if exc.verify_code == X509_V_ERR_CERT_NOT_YET_VALID:
+        starts = chain[0].not_valid_before_utc
+        return f"certificate is not valid until {starts:%Y-%m-%d %H:%M} UTC"
+    return f"certificate rejected: {exc.verify_message}"
