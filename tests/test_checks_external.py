@@ -59,6 +59,23 @@ async def test_a_user_url_with_an_expected_status_is_held_to_it() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("spec", "answer"),
+    [
+        ({"expect_status": [200]}, httpx.Response(404)),
+        ({"keyword": "operational"}, httpx.Response(200, text="maintenance")),
+        ({"json_conditions": ["$.ok == true"]}, httpx.Response(200, json={"ok": False})),
+    ],
+    ids=["expect_status", "keyword", "json_conditions"],
+)
+async def test_a_preset_keeps_the_users_own_conditions(
+    spec: dict[str, Any], answer: httpx.Response
+) -> None:
+    """A preset used to turn on reachable_only, which passed any answer below 500."""
+    result = await run(lambda r: answer, type="external", provider="stripe", **spec)
+    assert result.status == "down"
+
+
 def test_an_unknown_provider_is_refused_with_the_known_ones() -> None:
     with pytest.raises(
         ValueError, match=r"'stripey' is not a known provider \(known: authorize_net"

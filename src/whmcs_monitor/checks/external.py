@@ -25,6 +25,8 @@ _DOWN_KINDS: dict[str, tuple[str, str]] = {
     "service": ("dependency.external_service_down", "service"),
 }
 DOMAIN_STEPS = (1, 7, 14, 30, 60)
+# The HTTP settings that judge an answer; any of them turns a preset's reachable_only off.
+_CONDITIONS = ("expect_status", "keyword", "keyword_absent", "regex", "json_conditions")
 
 
 @functools.cache
@@ -43,7 +45,11 @@ class ExternalCheck(HttpSettings):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        """Preset values fill what the user left out; the user's own settings always win."""
+        """Preset values fill what the user left out; the user's own settings always win.
+
+        A preset judges by reachability (any answer below 500) only while the user set no
+        condition of their own: an ``expect_status`` or ``keyword`` given with a preset holds.
+        """
         if not isinstance(data, dict) or data.get("provider") is None:
             return data
         name = data["provider"]
@@ -51,7 +57,8 @@ class ExternalCheck(HttpSettings):
         if preset is None:
             known = ", ".join(sorted(providers()))
             raise ValueError(f"provider: {name!r} is not a known provider (known: {known})")
-        return {"reachable_only": True, "service": name, **preset, **data}
+        judged = any(data.get(setting) for setting in _CONDITIONS)
+        return {"reachable_only": not judged, "service": name, **preset, **data}
 
     def judge(self, got: Fetched) -> str | None:
         if self.reachable_only:
