@@ -67,6 +67,26 @@ def test_payments_without_invoice_paid_events_raise_one_critical_forwarder_silen
     assert len(harness.events("forwarder.silent")) == 1
 
 
+def test_payments_on_a_site_without_the_module_are_not_flagged(harness: Harness) -> None:
+    """A site watched through the poller alone sends no hooks at all: nothing is silent there."""
+    harness.whmcs.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway="paypal",
+        date=ago(minutes=50),
+        description="Invoice Payment",
+        amountin="10.00",
+        transid="T1",
+        invoiceid=501,
+    )
+    assert harness.cycle().ok
+    assert harness.events("forwarder.silent") == []
+    _hook_event(harness, "forwarder.heartbeat", {}, minutes_ago=1)
+    assert harness.cycle().ok
+    assert [e["payload"]["invoice_ids"] for e in harness.events("forwarder.silent")] == [[501]]
+
+
 def test_a_working_forwarder_and_recent_payments_raise_nothing(harness: Harness) -> None:
     w = harness.whmcs
     w.insert(

@@ -5,7 +5,8 @@ Each check reads what WHMCS recorded between ``LOOKBACK_FACTOR`` times and once
 replays its spool on each cron run).
 
 - Payments: every incoming payment (not a refund) in tblaccounts must have produced an
-  ``invoice.paid`` or ``invoice.payment_added`` event for its invoice.
+  ``invoice.paid`` or ``invoice.payment_added`` event for its invoice, once the site's module
+  has shown itself (a heartbeat or a payment hook event).
 - Tickets and orders are not matched one by one, because some may legitimately fire no hook (an
   order added by staff or through the API does not go through the cart's
   AfterShoppingCartCheckout). The forwarder counts as silent when ``forwarder_silent_min_rows``
@@ -136,7 +137,13 @@ def _silent(ctx: Context, family: Family, missing: list[Row]) -> list[Event]:
 
 
 def silent_payments(db: Database, ctx: Context) -> list[Event]:
-    """Payments whose invoice has no payment hook event, matched one by one."""
+    """Payments whose invoice has no payment hook event, matched one by one.
+
+    Only on a site where the module has shown itself (a heartbeat or a payment hook): a site
+    watched through the poller alone would otherwise be flagged for every payment.
+    """
+    if _newest_event(db, ctx.site, (*PAYMENTS.kinds, "forwarder.heartbeat")) is None:
+        return _silent(ctx, PAYMENTS, [])
     window = _window(ctx)
     payments = _recorded(ctx, PAYMENTS, window)
     with db.read() as conn:
