@@ -82,13 +82,35 @@ def all_checks(settings: Settings, conn: Connection) -> dict[str, tuple[CheckBas
     }
 
 
-def add_check(conn: Connection, spec: dict[str, Any], *, actor: str) -> CheckBase:
-    """Validate and store a check from the API; the same rules as the config apply."""
+def _file_check_names(settings: Settings) -> dict[str, str]:
+    """Names the config file takes, each with where it comes from."""
+    presets = _site_presets(settings) if settings.checks.site_presets else []
+    names = {c.name: "a site preset (sites[].whmcs_url)" for c in presets}
+    names.update({c.name: "checks.probes" for c in settings.checks.probes})
+    return names
+
+
+def add_check(
+    conn: Connection, settings: Settings, spec: dict[str, Any], *, actor: str
+) -> CheckBase:
+    """Validate and store a check from the API; the same rules as the config apply.
+
+    A name the config file already uses is refused: the API check would hide a preset, or be
+    hidden by a configured probe, with the two sharing one state row.
+    """
     try:
         check = parse_check(spec)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InputError(format_error(first), field=".".join(map(str, first["loc"]))) from exc
+    source = _file_check_names(settings).get(check.name)
+    if source is not None:
+        raise InputError(
+            f"a check named {check.name!r} already comes from {source} in the config file; "
+            "choose another name",
+            status=409,
+            field="name",
+        )
     taken = conn.execute(
         sa.select(check_definitions.c.name).where(check_definitions.c.name == check.name)
     ).first()
@@ -110,4 +132,7 @@ def remove_check(conn: Connection, name: str) -> None:
     deleted = conn.execute(check_definitions.delete().where(check_definitions.c.name == name))
     if deleted.rowcount == 0:
         raise InputError(f"no check named {name!r} was added through the API", status=404)
-    conn.execute(check_state.delete().where(check_state.c.name == name))
+    # Only the API check's own state: a configured or preset check of that name keeps its own.
+    conn.execute(
+        check_state.delete().where(check_state.c.name == name, check_state.c.origin == "api")
+    )

@@ -97,7 +97,7 @@ async def heartbeats_json(request: Request) -> Data:
 
 def add_check(services: Services, spec: dict[str, Any], actor: str) -> Data:
     with services.db.write() as conn:
-        check = definitions.add_check(conn, spec, actor=actor)
+        check = definitions.add_check(conn, services.settings, spec, actor=actor)
         audit.append(
             conn,
             actor=actor,
