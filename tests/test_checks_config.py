@@ -76,6 +76,16 @@ def test_defaults_apply_to_every_probe_that_does_not_set_its_own() -> None:
             "checks: two heartbeats share a token; each needs its own",
         ),
         ({"concurrency": 0}, "checks.concurrency: must be at least 1"),
+        (
+            {"probes": [{"name": "a", "type": "http", "url": "http://billing.example:abc/"}]},
+            "checks.probes[0].http.url: 'http://billing.example:abc/' is not an http:// or"
+            " https:// URL: Invalid port: 'abc'",
+        ),
+        (
+            {"probes": [{"name": "a", "type": "whmcs", "url": "https://[::1/"}]},
+            "checks.probes[0].whmcs.url: 'https://[::1/' is not the http(s):// address of a"
+            " WHMCS installation: Invalid port: ':1'",
+        ),
     ],
     ids=[
         "no-type",
@@ -87,6 +97,8 @@ def test_defaults_apply_to_every_probe_that_does_not_set_its_own() -> None:
         "dup-name",
         "dup-token",
         "concurrency",
+        "unparseable-http-url",
+        "unparseable-whmcs-url",
     ],
 )
 def test_bad_check_config_names_the_path_and_the_reason(
@@ -122,14 +134,14 @@ def test_checks_added_through_the_api_are_validated_stored_and_scheduled(
         "password": "smtp-pw-123",
     }
     with db.write() as conn:
-        add_check(conn, spec, actor="alice")
+        add_check(conn, settings, spec, actor="alice")
     with db.read() as conn:
         found = all_checks(settings, conn)
     check, origin = found["api-smtp"]
     assert origin == "api"
     assert check.target == "mail.example.com:587"
     with db.write() as conn, pytest.raises(InputError, match="already exists"):
-        add_check(conn, spec, actor="alice")
+        add_check(conn, settings, spec, actor="alice")
     with db.write() as conn:
         remove_check(conn, "api-smtp")
     with db.read() as conn:
@@ -140,8 +152,23 @@ def test_a_bad_api_check_is_refused_with_the_field() -> None:
     from sqlalchemy import create_engine
 
     with create_engine("sqlite://").connect() as conn, pytest.raises(InputError) as caught:
-        add_check(conn, {"name": "x", "type": "tcp", "host": "h"}, actor="bob")
+        add_check(
+            conn, make_settings("sqlite://"), {"name": "x", "type": "tcp", "host": "h"}, actor="bob"
+        )
     assert str(caught.value) == "tcp.port: is required"
+
+
+def test_an_api_check_with_an_unparseable_url_is_refused_not_a_crash() -> None:
+    from sqlalchemy import create_engine
+
+    spec = {"name": "x", "type": "http", "url": "http://billing.example:abc/"}
+    with create_engine("sqlite://").connect() as conn, pytest.raises(InputError) as caught:
+        add_check(conn, make_settings("sqlite://"), spec, actor="bob")
+    assert caught.value.status == 422
+    assert str(caught.value) == (
+        "http.url: 'http://billing.example:abc/' is not an http:// or https:// URL:"
+        " Invalid port: 'abc'"
+    )
 
 
 def test_removing_a_check_that_was_not_added_through_the_api_is_a_404(db: Database) -> None:

@@ -39,6 +39,21 @@ def ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file)
 
 
+def parse_http_url(value: str, what: str) -> httpx.URL:
+    """``value`` as an http(s) URL with a host, else a ``ValueError`` saying it is not ``what``.
+
+    httpx's own ``InvalidURL`` is no ``ValueError``: raised from a validator it escaped pydantic
+    as a traceback (``config check``) or a 500 (``POST /api/v1/checks``).
+    """
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"{value!r} is not {what}: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{value!r} is not {what}")
+    return url
+
+
 def display_url(url: str) -> str:
     """The URL as shown in targets, messages and labels: the user-info and every query value
     are masked, since check URLs carry basic-auth passwords and ``?api_key=`` tokens; the path
@@ -154,9 +169,7 @@ class HttpSettings(CheckBase):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        url = httpx.URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        parse_http_url(value, "an http:// or https:// URL")
         return value
 
     @field_validator("regex")

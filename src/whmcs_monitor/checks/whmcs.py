@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result
-from whmcs_monitor.checks.http import Fetched, ProbeError, display_url, fetch
+from whmcs_monitor.checks.http import Fetched, ProbeError, display_url, fetch, parse_http_url
 
 # WHMCS shows these on the admin login page when its license check fails (KB 238); both
 # spellings of "licence" occur. The client area keeps working, so nothing else shows it.
@@ -52,9 +51,7 @@ class WhmcsCheck(CheckBase):
     @field_validator("url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        url = httpx.URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"{value!r} is not the http(s):// address of a WHMCS installation")
+        parse_http_url(value, "the http(s):// address of a WHMCS installation")
         return value.rstrip("/") + "/"
 
     @property
