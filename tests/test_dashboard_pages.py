@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -333,3 +334,30 @@ def test_a_value_the_database_refuses_is_a_422_not_a_500(dashboard: Dashboard) -
     response = dashboard.client.get("/api/v1/test-only/store-nul")
     assert response.status_code == 422
     assert response.json()["error"]["message"].startswith("the database refused a value")
+
+
+def test_the_event_page_shows_the_payload_as_readable_escaped_text(dashboard: Dashboard) -> None:
+    hostile = "</pre><script>alert(1)</script>"
+    _ingest(
+        dashboard,
+        [
+            _event(
+                "ClientAdd",
+                1,
+                {
+                    "client_id": 8,
+                    "firstname": "Jürgen",
+                    "lastname": hostile,
+                    "companyname": "Smith & Sons <UK>",
+                },
+            )
+        ],
+    )
+    dashboard.use_session("charlie")
+    seq = dashboard.client.get("/api/v1/events").json()["events"][0]["seq"]
+    page = dashboard.client.get(f"/events/{seq}").text
+    shown = html.unescape(page)  # what the browser displays
+    assert '"companyname": "Smith & Sons <UK>"' in shown
+    assert '"firstname": "Jürgen"' in shown
+    assert f'"lastname": "{hostile}"' in shown
+    assert "<script>alert" not in page and "\\u00fc" not in page and "\\u0026" not in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,15 @@ def _when(value: str | datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _pretty(value: Any) -> str:
+    """A document as indented JSON text, for reading. Jinja's ``tojson`` is for embedding in
+    a script: it escapes ``&``, ``<`` and non-ASCII as ``\u0026``, which a page then shows as
+    is. This returns plain text, which autoescaping makes safe in HTML."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 TEMPLATES.env.filters["when"] = _when
+TEMPLATES.env.filters["pretty_json"] = _pretty
 
 
 def render(
