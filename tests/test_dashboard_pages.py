@@ -106,6 +106,16 @@ def test_severity_filters_by_at_least_and_text_searches_the_summary(seeded: Dash
 
 
 @pytest.mark.parametrize(
+    ("q", "found"),
+    [("%", []), ("_", []), ("Invoice #4_", []), ("invoice #42", ["Invoice #42 paid"]), ("/", [])],
+    ids=["percent", "underscore", "underscore-inside", "plain", "escape-character"],
+)
+def test_the_text_search_has_no_wildcards(seeded: Dashboard, q: str, found: list[str]) -> None:
+    events = seeded.client.get("/api/v1/events", params={"q": q}).json()["events"]
+    assert [e["summary"] for e in events] == found
+
+
+@pytest.mark.parametrize(
     ("query", "field"),
     [
         ("since=yesterday", "since"),

@@ -210,7 +210,8 @@ def query_events(conn: Connection, flt: EventFilter) -> list[dict[str, Any]]:
     if flt.severities:
         stmt = stmt.where(events.c.severity.in_(flt.severities))
     if flt.text:
-        stmt = stmt.where(events.c.summary.ilike(f"%{flt.text}%"))
+        # autoescape: a search for "100%" or "a_b" means those characters, not wildcards.
+        stmt = stmt.where(events.c.summary.icontains(flt.text, autoescape=True))
     if flt.before_seq is not None:
         stmt = stmt.where(events.c.seq < flt.before_seq)
     return [event_row_to_dict(row._mapping) for row in conn.execute(stmt)]
