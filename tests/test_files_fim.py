@@ -11,7 +11,7 @@ import pytest
 from files_fixtures import SKIMMER_HOOK, WEB_SHELL, build_whmcs_tree, files_settings, open_db, write
 from whmcs_monitor.config import Settings
 from whmcs_monitor.errors import InputError
-from whmcs_monitor.files import fim
+from whmcs_monitor.files import fim, tree
 from whmcs_monitor.store import audit
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import EventFilter, query_events
@@ -234,3 +234,44 @@ def test_a_full_scan_before_any_baseline_says_to_record_one(database_url: str, r
             fim.scan(database, settings)
     finally:
         database.dispose()
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_and_does_not_blind_the_scan(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    odd = os.fsdecode(b"modules/\xffcache.php")
+    write(root / odd, "<?php echo 1;\n")
+    write(root / "downloads/x.php", WEB_SHELL)
+    changes = {c.path: c for c in fim.scan(fdb, fsettings).changes}
+    assert set(changes) == {"modules/\\xffcache.php", "downloads/x.php"}
+    assert changes["modules/\\xffcache.php"].kind == "file.web_shell_suspected"
+    assert changes["modules/\\xffcache.php"].rule == "undecodable_name"
+    assert fim.scan(fdb, fsettings, [root / odd]).changes == []
+    assert fim.baseline(fdb, fsettings, actor="test").files == len(fim.plan(fdb, fsettings).current)
+    (root / odd).unlink()
+    [gone] = fim.scan(fdb, fsettings).changes
+    assert (gone.path, gone.change) == ("modules/\\xffcache.php", "deleted")
+
+
+def test_stored_path_forms_are_one_to_one_with_file_names(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    names = [
+        b"admin/\xff.php",
+        b"admin/\\xff.php",
+        b"admin/a\\b.php",
+        "admin/caf\u00e9.php".encode(),
+    ]
+    for name in names:
+        write(root / os.fsdecode(name), b"<?php // " + name + b"\n")
+    changes = {c.path: c for c in fim.scan(fdb, fsettings).changes}
+    assert set(changes) == {
+        "admin/\\xff.php",
+        "admin/\\\\xff.php",
+        "admin/a\\\\b.php",
+        "admin/caf\u00e9.php",
+    }
+    assert [tree.fs_relpath(tree.path_key(os.fsdecode(n))) for n in names] == [
+        os.fsdecode(n) for n in names
+    ]
+    assert all(c.data["new_sha256"] for c in changes.values())  # each read from its own file

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -71,3 +72,29 @@ async def test_a_web_shell_dropped_in_attachments_is_an_event_within_seconds(
     [event] = found
     assert event["labels"]["path"] == "attachments/ticket_5/shell.php"
     assert event["severity"] == "critical"
+
+
+async def test_a_web_shell_with_a_name_that_is_not_utf8_is_caught_in_real_time(
+    database_url: str, tmp_path: Path
+) -> None:
+    root = build_whmcs_tree(tmp_path / "whmcs")
+    settings = files_settings(database_url, root)
+    services = Services(settings=settings, db=open_db(settings))
+    fim.baseline(services.db, settings, actor="test")
+    task = asyncio.create_task(watch_loop(services, debounce=timedelta(seconds=0.2)))
+    try:
+        await asyncio.sleep(0.3)
+        write(root / os.fsdecode(b"attachments/\xfe\xff.php"), WEB_SHELL)
+        found: list[dict[str, object]] = []
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end and not found:
+            await asyncio.sleep(0.1)
+            with services.db.read() as conn:
+                found = query_events(conn, EventFilter(kinds=["file.web_shell_suspected"]))
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        services.db.dispose()
+    [event] = found
+    assert event["labels"]["path"] == "attachments/\\xfe\\xff.php"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from files_fixtures import WEB_SHELL, build_whmcs_tree, files_settings, open_db, write
@@ -18,12 +19,14 @@ def test_the_first_scheduled_run_baselines_and_the_next_reports_changes(
 ) -> None:
     root = build_whmcs_tree(tmp_path / "whmcs")
     settings = files_settings(database_url, root)
+    write(root / os.fsdecode(b"modules/\xff.txt"), "not UTF-8 from the start\n")
     services = Services(settings=settings, db=open_db(settings))
     try:
         fim_step(services)
         with services.db.read() as conn:
             after_first = query_events(conn, EventFilter(categories=["files"]))
         write(root / "templates_c/evil.php", WEB_SHELL)
+        write(root / os.fsdecode(b"includes/hooks/\xe9t\xe9.php"), "<?php // latin-1 name\n")
         fim_step(services)
         with services.db.read() as conn:
             after_second = query_events(conn, EventFilter(kinds=["file.web_shell_suspected"]))
@@ -31,7 +34,10 @@ def test_the_first_scheduled_run_baselines_and_the_next_reports_changes(
         services.db.dispose()
     # A fresh install: no "added" flood, only the standing advice on the writable directories.
     assert {e["kind"] for e in after_first} == {"file.permissions_unsafe"}
-    assert [e["labels"]["path"] for e in after_second] == ["templates_c/evil.php"]
+    assert sorted(e["labels"]["path"] for e in after_second) == [
+        "includes/hooks/\\xe9t\\xe9.php",
+        "templates_c/evil.php",
+    ]
 
 
 def test_workers_run_only_for_what_the_files_section_configures(tmp_path: Path) -> None:

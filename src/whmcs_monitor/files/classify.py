@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from whmcs_monitor.files.globs import GlobSet
+from whmcs_monitor.files.tree import undecodable
 
 Change = Literal["added", "modified", "deleted", "permissions_changed"]
 PHP_LIKE = GlobSet(["**/*.php", "**/*.php[0-9]", "**/*.phtml", "**/*.phar", "**/*.pht", "**/*.inc"])
@@ -110,7 +111,15 @@ def classify(
     """The kind, severity and explanation for one change to one file."""
     default_kind = f"file.{change}"
     php = PHP_LIKE.match(relpath) or relpath.endswith(".htaccess")
-    if change in ("added", "modified") and php:
+    arrived = change in ("added", "modified")
+    if arrived and undecodable(relpath) and not signature:
+        return Verdict(
+            "file.web_shell_suspected",
+            "critical",
+            "undecodable_name",
+            "the file name is not valid UTF-8, a way to hide a file from tools and from people",
+        )
+    if arrived and php:
         if signature:
             return Verdict(
                 "file.web_shell_suspected",

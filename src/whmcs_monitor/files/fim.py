@@ -28,7 +28,15 @@ from whmcs_monitor.events.model import Event
 from whmcs_monitor.files.classify import PHP_LIKE, Change, classify, signature_hit
 from whmcs_monitor.files.emit import Emitter, site_for, store
 from whmcs_monitor.files.tables import file_baseline
-from whmcs_monitor.files.tree import FileStat, Scope, hash_many, relative, walk
+from whmcs_monitor.files.tree import (
+    FileStat,
+    Scope,
+    fs_path,
+    hash_many,
+    path_key,
+    relative,
+    walk,
+)
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store import audit
 from whmcs_monitor.store.db import Database, dialect_insert
@@ -128,12 +136,15 @@ def scope_of(settings: Settings) -> Scope:
 
 
 def _prefixes(root: Path, paths: Sequence[str | Path]) -> list[str]:
+    """The root-relative :func:`path_key` of each path, or ``[""]`` for the whole tree."""
     out = []
     for path in paths:
         rel = relative(root, path)
         if rel.startswith(".."):
-            raise InputError(f"{path} is outside files.whmcs_root ({root})", field="PATH")
-        out.append(rel)
+            raise InputError(
+                f"{path_key(str(path))} is outside files.whmcs_root ({root})", field="PATH"
+            )
+        out.append(path_key(rel))
     return out or [""]
 
 
@@ -322,7 +333,7 @@ def _change(
 ) -> FileChange:
     signature = None
     if change in ("added", "modified") and PHP_LIKE.match(path):
-        signature = signature_hit(root / path)
+        signature = signature_hit(fs_path(root, path))
     verdict = classify(
         change, path, writable_dirs=settings.files.fim.writable_dirs, signature=signature
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +19,12 @@ from pathlib import Path
 from whmcs_monitor.files.globs import GlobSet
 
 CHUNK = 1024 * 1024
+_ESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")
 
 
 @dataclass(frozen=True, slots=True)
 class FileStat:
-    """What ``lstat`` says about one file, by its path relative to the root (``/``-separated)."""
+    """What ``lstat`` says about one file, by its root-relative :func:`path_key`."""
 
     path: str
     size: int
@@ -77,11 +79,48 @@ def relative(root: Path, path: Path | str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def walk(root: Path, scope: Scope, start: str = "") -> Iterator[FileStat]:
-    """Every regular file in scope under ``root/start`` (``start`` may name a single file)."""
-    base = root / start if start else root
+def path_key(fs_relpath: str) -> str:
+    """The form a relative path is stored, matched and shown in.
+
+    A file name need not be UTF-8: ``os.scandir`` hands such a name over with surrogate escapes,
+    which no database, JSON document or hash input accepts, so one odd name used to fail every
+    scan. Here bytes that are not UTF-8 become ``\\xNN`` and a backslash becomes two, which keeps
+    the mapping one-to-one (:func:`fs_relpath` reverses it) and leaves ordinary names unchanged.
+    """
+    raw = os.fsencode(fs_relpath).replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def fs_relpath(key: str) -> str:
+    """The file-system name (with surrogate escapes) of a :func:`path_key`."""
+    if "\\" not in key:
+        return key
+    raw = _ESCAPE.sub(
+        lambda m: b"\\" if m[1] == b"\\" else bytes([int(m[1][1:], 16)]), key.encode()
+    )
+    return os.fsdecode(raw)
+
+
+def fs_path(root: Path, key: str) -> Path:
+    return root / fs_relpath(key) if key else root
+
+
+def undecodable(key: str) -> bool:
+    """Is the file's real name not valid UTF-8? Legitimate WHMCS files never are."""
     try:
-        st = os.lstat(base)
+        fs_relpath(key).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def walk(root: Path, scope: Scope, start: str = "") -> Iterator[FileStat]:
+    """Every regular file in scope under ``root/start`` (``start`` may name a single file).
+
+    ``start`` and the paths of the results are :func:`path_key` forms.
+    """
+    try:
+        st = os.lstat(fs_path(root, start))
     except FileNotFoundError:
         return
     if stat.S_ISREG(st.st_mode):
@@ -94,11 +133,12 @@ def walk(root: Path, scope: Scope, start: str = "") -> Iterator[FileStat]:
     while stack:
         reldir = stack.pop()
         try:
-            entries = list(os.scandir(root / reldir if reldir else root))
+            entries = list(os.scandir(fs_path(root, reldir)))
         except (PermissionError, FileNotFoundError):
             continue  # vanished or unreadable mid-walk; the next scan sees it again
         for entry in entries:
-            rel = f"{reldir}/{entry.name}" if reldir else entry.name
+            name = path_key(entry.name)
+            rel = f"{reldir}/{name}" if reldir else name
             try:
                 est = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
@@ -144,7 +184,7 @@ def hash_many(
     def share(items: list[FileStat]) -> list[tuple[str, str | None]]:
         done = []
         for item in items:
-            done.append((item.path, sha256_file(root / item.path, max_bytes)))
+            done.append((item.path, sha256_file(fs_path(root, item.path), max_bytes)))
             if progress:
                 progress(item.size)
         return done

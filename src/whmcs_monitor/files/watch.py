@@ -8,6 +8,7 @@ classification and the event ids are the same as a scheduled scan's.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class _Collector(FileSystemEventHandler):
         with self.lock:
             for raw in found:
                 if raw:
-                    path = raw.decode() if isinstance(raw, bytes) else raw
+                    path = os.fsdecode(raw)
                     rel = relative(self.root, path)
                     if rel and not rel.startswith(".."):
                         self.paths.add(rel)
