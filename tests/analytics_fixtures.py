@@ -76,9 +76,10 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute))
 
 
-def _bulk(
+def insert_rows(
     conn: pymysql.connections.Connection[Any], table: str, rows: Sequence[dict[str, Any]]
 ) -> None:
+    """Insert rows (dicts with the same keys) in one statement."""
     if not rows:
         return
     cols = list(rows[0])
@@ -196,12 +197,12 @@ def orders_and_invoices(conn: pymysql.connections.Connection[Any]) -> None:
                     amount=10,
                 )
             )
-    _bulk(conn, "tblinvoices", invoices)
-    _bulk(conn, "tblorders", orders)
+    insert_rows(conn, "tblinvoices", invoices)
+    insert_rows(conn, "tblorders", orders)
 
 
 def services(conn: pymysql.connections.Connection[Any]) -> None:
-    _bulk(
+    insert_rows(
         conn,
         "tblservers",
         [
@@ -253,8 +254,8 @@ def services(conn: pymysql.connections.Connection[Any]) -> None:
         )
         for n in range(10)
     ]
-    _bulk(conn, "tblhosting", rows)
-    _bulk(
+    insert_rows(conn, "tblhosting", rows)
+    insert_rows(
         conn,
         "tblhostingaddons",
         [
@@ -270,8 +271,8 @@ def services(conn: pymysql.connections.Connection[Any]) -> None:
         )
         for u in range(1, 41)
     ]
-    _bulk(conn, "tblclients", clients)
-    _bulk(
+    insert_rows(conn, "tblclients", clients)
+    insert_rows(
         conn,
         "tblcurrencies",
         [dict(id=1, code="USD", rate=1, default=1), dict(id=2, code="EUR", rate=2, default=0)],
@@ -280,7 +281,7 @@ def services(conn: pymysql.connections.Connection[Any]) -> None:
 
 def support(conn: pymysql.connections.Connection[Any]) -> None:
     """Business hours Mon-Fri 09:00-17:00. See the support tests for each ticket's story."""
-    _bulk(
+    insert_rows(
         conn,
         "tblticketdepartments",
         [
@@ -297,7 +298,7 @@ def support(conn: pymysql.connections.Connection[Any]) -> None:
         (5, 2, "Medium", at(NOW.date(), 14), "Open", at(NOW.date(), 14), 0),
         (6, 1, "High", at(date(2026, 11, 2), 9), "Open", at(date(2026, 11, 2), 9), 5),
     ]
-    _bulk(
+    insert_rows(
         conn,
         "tbltickets",
         [
@@ -325,7 +326,7 @@ def support(conn: pymysql.connections.Connection[Any]) -> None:
         (4, at(NOW.date(), 9, 15), "alice"),
         (4, at(NOW.date(), 12), ""),
     ]
-    _bulk(
+    insert_rows(
         conn,
         "tblticketreplies",
         [dict(tid=t, date=d, admin=a, userid=1, message="reply") for t, d, a in replies],
@@ -335,7 +336,7 @@ def support(conn: pymysql.connections.Connection[Any]) -> None:
 def marketing(conn: pymysql.connections.Connection[Any]) -> None:
     """Two promo discounts this week, affiliate balances 15.50 + 4.50, 7.25 pending (created today),
     3.00 cleared last month, one 12.00 withdrawal on Nov 2, three cancellation requests this week."""
-    _bulk(
+    insert_rows(
         conn,
         "tblinvoiceitems",
         [dict(invoiceid=i, type="PromoHosting", amount=-5, userid=1, relid=1) for i in (1, 2)],
@@ -343,8 +344,10 @@ def marketing(conn: pymysql.connections.Connection[Any]) -> None:
     conn.cursor().execute(
         "UPDATE tblinvoices SET date = %s WHERE id IN (1, 2)", (date(2026, 11, 23),)
     )
-    _bulk(conn, "tblaffiliates", [dict(clientid=1, balance=15.5), dict(clientid=2, balance=4.5)])
-    _bulk(
+    insert_rows(
+        conn, "tblaffiliates", [dict(clientid=1, balance=15.5), dict(clientid=2, balance=4.5)]
+    )
+    insert_rows(
         conn,
         "tblaffiliatespending",
         [
@@ -352,10 +355,10 @@ def marketing(conn: pymysql.connections.Connection[Any]) -> None:
             dict(amount=3, clearingdate=date(2026, 11, 1), created_at=at(date(2026, 10, 2), 8)),
         ],
     )
-    _bulk(
+    insert_rows(
         conn, "tblaffiliateswithdrawals", [dict(affiliateid=1, date=date(2026, 11, 2), amount=12)]
     )
-    _bulk(
+    insert_rows(
         conn,
         "tblcancelrequests",
         [
@@ -380,13 +383,17 @@ def marketing(conn: pymysql.connections.Connection[Any]) -> None:
 
 def seed(whmcs: WhmcsDb) -> None:
     conn = whmcs.admin
-    _bulk(conn, "tblaccounts", transactions())
-    _bulk(conn, "tblgatewaylog", gateway_log())
+    insert_rows(conn, "tblaccounts", transactions())
+    insert_rows(conn, "tblgatewaylog", gateway_log())
     orders_and_invoices(conn)
     services(conn)
     support(conn)
     marketing(conn)
-    with conn.cursor() as cur:
+    grant_analytics(whmcs)
+
+
+def grant_analytics(whmcs: WhmcsDb) -> None:
+    with whmcs.admin.cursor() as cur:
         for grant in analytics_grants(whmcs.name, whmcs.user):
             cur.execute(grant)
 
@@ -411,6 +418,15 @@ def read_only(whmcs: WhmcsDb) -> pymysql.connections.Connection[Any]:
 def history(whmcs_db: WhmcsDb) -> Iterator[History]:
     """A freshly seeded database a test may change (inject a drop, a failure spike)."""
     seed(whmcs_db)
+    conn = read_only(whmcs_db)
+    yield History(whmcs_db, conn)
+    conn.close()
+
+
+@pytest.fixture
+def bare_history(whmcs_db: WhmcsDb) -> Iterator[History]:
+    """An empty WHMCS database, readable by the monitor's user, that a test fills itself."""
+    grant_analytics(whmcs_db)
     conn = read_only(whmcs_db)
     yield History(whmcs_db, conn)
     conn.close()

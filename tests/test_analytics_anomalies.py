@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import UTC, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 import analytics_fixtures
-from analytics_fixtures import NOW, History, config
+from analytics_fixtures import NOW, History, config, insert_rows
 from whmcs_monitor.analytics import detect
-from whmcs_monitor.analytics.kpis.common import Context
-from whmcs_monitor.analytics.refresh import refresh_site
+from whmcs_monitor.analytics.kpis.common import PERIODS, Connection, Context
+from whmcs_monitor.analytics.refresh import FAMILIES, Scope, refresh_site
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.store import metrics as metric_store
 from whmcs_monitor.store.db import Database
@@ -25,6 +28,7 @@ ANOMALIES = {
 
 history = analytics_fixtures.history  # the fixtures, under their own names
 shared_history = analytics_fixtures.shared_history
+bare_history = analytics_fixtures.bare_history
 
 
 def drop_revenue_after_ten(history: History) -> None:
@@ -77,10 +81,10 @@ def test_a_normal_week_with_weekend_dips_raises_no_anomaly(shared_history: Histo
     for day in range(1, 8):
         for hour, minute in ((10, 0), (15, 30), (21, 0)):
             now = (NOW - timedelta(days=day)).replace(hour=hour, minute=minute)
+            detection = detect.detect(shared_history.conn, Context(now, sensitive))
+            found += [(now, note) for note in detection.notes]
             found += [
-                (now, s.data.get("message"))
-                for s in detect.detect(shared_history.conn, Context(now, sensitive))
-                if s.kind in ANOMALIES
+                (now, s.data.get("message")) for s in detection.signals if s.kind in ANOMALIES
             ]
     assert found == []
 
@@ -150,5 +154,76 @@ def test_a_refresh_records_kpis_and_stores_each_anomaly_once_with_its_baseline(
             "4111111111111111",
         ):
             assert secret not in stored
+    finally:
+        db.dispose()
+
+
+def test_churn_with_the_guard_at_zero_and_no_usual_churn_is_not_judged(
+    shared_history: History,
+) -> None:
+    # Two services ended on Monday the 23rd; none on the eight Mondays before: a usual level of 0
+    # has no percentage to state (it divided by zero and aborted the refresh).
+    unguarded = Context(NOW, config(churn_min_baseline=0))
+    assert list(detect.churn_yesterday(shared_history.conn, unguarded)) == []
+
+
+def test_a_conversion_baseline_of_zero_is_not_judged(bare_history: History) -> None:
+    # A bank-transfer shop: 20 orders in each 24 hours before now and the same time of past
+    # weeks, none paid within a day (a usual conversion of 0 divided by zero).
+    invoices, orders = [], []
+    for week in range(9):
+        for n in range(20):
+            placed = NOW - timedelta(weeks=week, minutes=60 * n + 30)
+            invoices.append(
+                dict(id=len(invoices) + 1, userid=1, date=placed.date(), status="Unpaid")
+            )
+            orders.append(
+                dict(
+                    ordernum=len(orders) + 1,
+                    userid=1,
+                    date=placed,
+                    invoiceid=len(invoices),
+                    status="Pending",
+                    amount=10,
+                )
+            )
+    insert_rows(bare_history.whmcs.admin, "tblinvoices", invoices)
+    insert_rows(bare_history.whmcs.admin, "tblorders", orders)
+    assert list(detect.conversion(bare_history.conn, Context(NOW, config()))) == []
+
+
+def broken_detector(conn: Connection, ctx: Context) -> Iterator[detect.Signal]:
+    raise ZeroDivisionError("float division by zero")
+    yield  # a generator, like every detector
+
+
+def test_a_failing_detector_is_logged_and_the_kpis_and_other_detectors_still_count(
+    history: History, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    drop_revenue_after_ten(history)
+    scope = Scope("full", tuple(FAMILIES), PERIODS, (broken_detector, detect.revenue_today))
+    db = Database(database_url)
+    db.migrate()
+    try:
+        with caplog.at_level(logging.ERROR):
+            result = refresh_site(
+                db,
+                load_catalog(),
+                site="main",
+                whmcs=history.conn,
+                config=config(),
+                now=NOW.replace(tzinfo=UTC),
+                scope=scope,
+            )
+        assert result is not None
+        assert [s.kind for s in result.signals] == ["business.revenue_anomaly"]
+        assert result.notes == [
+            "broken_detector: failed (ZeroDivisionError: float division by zero); "
+            "see the service log"
+        ]
+        assert "analytics detector broken_detector failed" in caplog.text
+        with db.read() as conn:
+            [(_, _, mrr)] = metric_store.latest(conn, "business_mrr_base", site="main")
+        assert mrr == 240
     finally:
         db.dispose()

@@ -55,6 +55,8 @@ def test_a_level_far_below_its_median_reads_as_a_percentage() -> None:
             LevelRule(min_baseline=50, directions=("below",)),
         ),
         ("close in relative terms", 80, [100, 100, 100], LevelRule(min_baseline=50)),
+        ("a usual level of zero, guard off", 5, [0, 0, 0], LevelRule(min_baseline=0)),
+        ("a negative usual level, guard off", -1, [-5, -4, -5], LevelRule(min_baseline=0)),
     ],
 )
 def test_a_level_is_not_anomalous(

@@ -61,7 +61,9 @@ def level_anomaly(
     """``what`` is the subject ("revenue so far today"), ``typical`` the comparison ("a typical
     Tuesday at this hour")."""
     expected = baseline.median
-    if expected < rule.min_baseline:
+    # A usual level of zero or less gives no percentage to state: it is not judged, even when the
+    # minimum-volume guard is configured as 0.
+    if expected <= 0 or expected < rule.min_baseline:
         return None
     gap = actual - expected
     direction: Direction = "above" if gap > 0 else "below"

@@ -106,6 +106,7 @@ def refresh(ctx: Context, site_id: str | None, as_json: bool) -> None:
                 "anomalies": [
                     {"kind": s.kind, "message": s.data.get("message")} for s in result.signals
                 ],
+                "not_judged": result.notes,
             }
         )
         return
@@ -124,6 +125,8 @@ def refresh(ctx: Context, site_id: str | None, as_json: bool) -> None:
     out.print(table)
     for s in result.signals:
         out.print(f"[yellow]{s.kind}[/] {s.data.get('message', '')}")
+    for note in result.notes:
+        out.print(f"Not judged: {note}", markup=False)
     out.print(f"{result.new_events} new event(s)")
 
 

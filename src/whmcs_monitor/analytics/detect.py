@@ -7,6 +7,7 @@ through the KPI modules and decide through :mod:`anomaly`; they never write.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +19,8 @@ from whmcs_monitor.analytics.kpis import capacity, orders, payments, recurring, 
 from whmcs_monitor.analytics.kpis.common import Connection, Context, fetch, num
 from whmcs_monitor.lib.durations import format_duration
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Signal:
@@ -28,6 +31,18 @@ class Signal:
 
 
 Detector = Callable[[Connection, Context], Iterator[Signal]]
+
+
+class NotEnoughData(Exception):
+    """Raised by a detector whose history is too short to judge; the refresh reports it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The anomalies found, and a note for each detector that could not judge (and why)."""
+
+    signals: list[Signal]
+    notes: list[str]
 
 
 def _money(value: float) -> str:
@@ -296,7 +311,18 @@ DETECTORS = (
 FAST_DETECTORS = (revenue_today, failed_payments, conversion, sla_breaches)
 
 
-def detect(
-    conn: Connection, ctx: Context, detectors: Sequence[Detector] = DETECTORS
-) -> list[Signal]:
-    return [signal for detector in detectors for signal in detector(conn, ctx)]
+def detect(conn: Connection, ctx: Context, detectors: Sequence[Detector] = DETECTORS) -> Detection:
+    """Run each detector on its own: one that lacks data or fails is noted (a failure is also
+    logged) and the others still run, so a refresh never loses its KPIs to one detector."""
+    signals: list[Signal] = []
+    notes: list[str] = []
+    for detector in detectors:
+        name = detector.__name__
+        try:
+            signals += list(detector(conn, ctx))
+        except NotEnoughData as exc:
+            notes.append(f"{name}: not enough data: {exc}")
+        except Exception as exc:
+            log.exception("analytics detector %s failed", name)
+            notes.append(f"{name}: failed ({type(exc).__name__}: {exc}); see the service log")
+    return Detection(signals, notes)

@@ -1,7 +1,8 @@
 """One refresh of a site: read every KPI family, record the values, raise anomaly events.
 
 The samples and events are written in one transaction after WHMCS has been read, so a refresh
-that fails half-way leaves nothing behind. Event ids are
+that fails half-way leaves nothing behind. A detector that fails is logged and noted in the result
+instead: the KPIs do not depend on it. Event ids are
 deterministic (see :mod:`detect`), so two instances refreshing the same site at once, or a retry,
 store each anomaly once.
 """
@@ -74,6 +75,7 @@ class RefreshResult:
     scope: str
     measures: list[Measure]
     signals: list[Signal]
+    notes: list[str]  # detectors that could not judge, and why
     new_events: int
     seconds: float
 
@@ -136,7 +138,7 @@ def refresh_site(
                 return None
     ctx = Context(local_now(config, at), config, periods=scope.periods)
     measures = collect(whmcs, ctx, scope.families)
-    signals = detect(whmcs, ctx, scope.detectors)
+    detection = detect(whmcs, ctx, scope.detectors)
     samples = [metric_store.Sample(m.name, m.value, dict(m.labels), site, at) for m in measures]
     elapsed = time.perf_counter() - started
     samples.append(metric_store.Sample(REFRESH_METRIC, elapsed, {"scope": scope.name}, site, at))
@@ -149,7 +151,7 @@ def refresh_site(
             event_id=s.event_id,
             occurred_at=at,
         )
-        for s in signals
+        for s in detection.signals
     ]
     with db.write() as conn:
         advisory_lock(conn, lock_key(site))
@@ -157,4 +159,6 @@ def refresh_site(
             return None
         metric_store.record(conn, samples)
         inserted = insert_events(conn, events) if events else set()
-    return RefreshResult(scope.name, measures, signals, len(inserted), elapsed)
+    return RefreshResult(
+        scope.name, measures, detection.signals, detection.notes, len(inserted), elapsed
+    )
