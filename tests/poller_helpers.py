@@ -10,10 +10,12 @@ from typing import Any
 
 from support import SITE_ID, SITE_SECRET, make_settings
 from whmcs_db import WhmcsDb
+from whmcs_monitor.catalog import load_catalog
+from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources.poller import CycleReport, poll_site
-from whmcs_monitor.store.events import EventFilter, query_events
+from whmcs_monitor.store.events import EventFilter, insert_events, query_events
 
 
 def local(moment: datetime) -> str:
@@ -43,6 +45,17 @@ class Harness:
 
     def kinds(self) -> list[str]:
         return sorted(e["kind"] for e in self.events())
+
+    def hook_event(self, kind: str, data: dict[str, Any], minutes_ago: int) -> None:
+        """An event as the site's module would have sent it ``minutes_ago``."""
+        event = build_event(
+            load_catalog().get(kind),
+            site=self.site.id,
+            data=data,
+            occurred_at=utcnow() - timedelta(minutes=minutes_ago),
+        )
+        with self.services.db.write() as conn:
+            insert_events(conn, [event])
 
 
 def poller_settings(database_url: str, whmcs_db: WhmcsDb, **poller: Any) -> Any:

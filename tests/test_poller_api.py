@@ -321,6 +321,10 @@ def test_a_role_that_allows_no_action_is_an_outage(api_services: Services) -> No
     report = poll_api_site(api_services, api_services.settings.sites[0], transport=fake.transport())
     assert not report.ok and "allows none of the actions" in (report.error or "")
     assert len(_events(api_services, "system.api_unreachable")) == 1
+    fixed = FakeWhmcs(whmcs_answers)
+    site = api_services.settings.sites[0]
+    assert poll_api_site(api_services, site, force=True, transport=fixed.transport()).ok
+    assert len(_events(api_services, "system.api_reachable")) == 1
 
 
 def test_pagination_follows_limitstart_until_totalresults() -> None:

@@ -6,23 +6,9 @@ from datetime import datetime, timedelta
 
 from poller_helpers import Harness, ago, custom_harness
 from whmcs_db import WhmcsDb
-from whmcs_monitor.catalog import load_catalog
-from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
-from whmcs_monitor.store.events import insert_events
 
 pytest_plugins = ["poller_fixtures"]
-
-
-def _hook_event(h: Harness, kind: str, data: dict, minutes_ago: int) -> None:  # type: ignore[type-arg]
-    event = build_event(
-        load_catalog().get(kind),
-        site=h.site.id,
-        data=data,
-        occurred_at=utcnow() - timedelta(minutes=minutes_ago),
-    )
-    with h.services.db.write() as conn:
-        insert_events(conn, [event])
 
 
 def test_payments_without_invoice_paid_events_raise_one_critical_forwarder_silent(
@@ -51,7 +37,7 @@ def test_payments_without_invoice_paid_events_raise_one_critical_forwarder_silen
         transid="T2",
         invoiceid=502,
     )
-    _hook_event(harness, "invoice.paid", {"invoiceid": 501}, minutes_ago=49)
+    harness.hook_event("invoice.paid", {"invoiceid": 501}, minutes_ago=49)
     assert harness.cycle().ok
     silent = harness.events("forwarder.silent")
     assert len(silent) == 1
@@ -82,7 +68,7 @@ def test_payments_on_a_site_without_the_module_are_not_flagged(harness: Harness)
     )
     assert harness.cycle().ok
     assert harness.events("forwarder.silent") == []
-    _hook_event(harness, "forwarder.heartbeat", {}, minutes_ago=1)
+    harness.hook_event("forwarder.heartbeat", {}, minutes_ago=1)
     assert harness.cycle().ok
     assert [e["payload"]["invoice_ids"] for e in harness.events("forwarder.silent")] == [[501]]
 
@@ -111,14 +97,14 @@ def test_a_working_forwarder_and_recent_payments_raise_nothing(harness: Harness)
         transid="T2",
         invoiceid=602,
     )
-    _hook_event(harness, "invoice.payment_added", {"invoiceid": 601}, minutes_ago=39)
-    _hook_event(harness, "forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=3)
+    harness.hook_event("invoice.payment_added", {"invoiceid": 601}, minutes_ago=39)
+    harness.hook_event("forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=3)
     assert harness.cycle().ok
     assert harness.events("forwarder.silent", "forwarder.heartbeat_missing") == []
 
 
 def test_a_heartbeat_that_stops_is_reported_with_since_when(harness: Harness) -> None:
-    _hook_event(harness, "forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=95)
+    harness.hook_event("forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=95)
     assert harness.cycle().ok
     (missing,) = harness.events("forwarder.heartbeat_missing")
     assert missing["severity"] == "critical" and missing["payload"]["minutes_silent"] >= 94
@@ -149,7 +135,7 @@ def test_a_refund_is_not_a_payment_waiting_for_an_invoice_paid_hook(harness: Har
         invoiceid=700,
         refundid=payment,
     )
-    _hook_event(harness, "invoice.refunded", {"invoiceid": 700}, minutes_ago=44)
+    harness.hook_event("invoice.refunded", {"invoiceid": 700}, minutes_ago=44)
     assert harness.cycle().ok
     assert harness.events("forwarder.silent") == []
 
@@ -157,8 +143,8 @@ def test_a_refund_is_not_a_payment_waiting_for_an_invoice_paid_hook(harness: Har
 def test_an_old_heartbeat_replayed_from_the_spool_does_not_hide_a_newer_one(
     harness: Harness,
 ) -> None:
-    _hook_event(harness, "forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=1)
-    _hook_event(harness, "forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=120)
+    harness.hook_event("forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=1)
+    harness.hook_event("forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=120)
     assert harness.cycle().ok
     assert harness.events("forwarder.heartbeat_missing") == []
 
@@ -198,7 +184,7 @@ def _orders(h: Harness, *minutes_ago: int) -> list[int]:
 def test_tickets_opened_without_any_ticket_hook_since_raise_forwarder_silent(
     harness: Harness,
 ) -> None:
-    _hook_event(harness, "ticket.opened", {"ticketid": 1}, minutes_ago=300)
+    harness.hook_event("ticket.opened", {"ticketid": 1}, minutes_ago=300)
     ids = _tickets(harness, 80, 60, 45, 2)  # the last is still within the grace delay
     assert harness.cycle().ok
     (event,) = harness.events("forwarder.silent")
@@ -218,15 +204,15 @@ def test_tickets_opened_without_any_ticket_hook_since_raise_forwarder_silent(
 def test_one_ticket_hook_since_the_first_ticket_shows_the_forwarder_works(
     harness: Harness,
 ) -> None:
-    _hook_event(harness, "ticket.opened", {"ticketid": 1}, minutes_ago=300)
+    harness.hook_event("ticket.opened", {"ticketid": 1}, minutes_ago=300)
     _tickets(harness, 80, 60, 45)
-    _hook_event(harness, "ticket.piped", {"email": "a@example.com"}, minutes_ago=70)
+    harness.hook_event("ticket.piped", {"email": "a@example.com"}, minutes_ago=70)
     assert harness.cycle().ok
     assert harness.events("forwarder.silent") == []
 
 
 def test_a_single_staff_order_without_a_checkout_hook_raises_nothing(harness: Harness) -> None:
-    _hook_event(harness, "order.placed", {"OrderID": 1}, minutes_ago=300)
+    harness.hook_event("order.placed", {"OrderID": 1}, minutes_ago=300)
     _orders(harness, 50)
     assert harness.cycle().ok
     assert harness.events("forwarder.silent") == []
@@ -235,7 +221,7 @@ def test_a_single_staff_order_without_a_checkout_hook_raises_nothing(harness: Ha
 def test_orders_placed_without_any_checkout_hook_since_raise_forwarder_silent(
     harness: Harness,
 ) -> None:
-    _hook_event(harness, "order.placed", {"OrderID": 1}, minutes_ago=300)
+    harness.hook_event("order.placed", {"OrderID": 1}, minutes_ago=300)
     ids = _orders(harness, 100, 50, 40)
     assert harness.cycle().ok
     (event,) = harness.events("forwarder.silent")
@@ -254,7 +240,7 @@ def test_a_site_that_never_sent_ticket_or_order_hooks_is_not_flagged(harness: Ha
 
 def test_the_minimum_number_of_rows_is_configurable(database_url: str, whmcs_db: WhmcsDb) -> None:
     with custom_harness(database_url, whmcs_db, thresholds={"forwarder_silent_min_rows": 1}) as h:
-        _hook_event(h, "order.placed", {"OrderID": 1}, minutes_ago=300)
+        h.hook_event("order.placed", {"OrderID": 1}, minutes_ago=300)
         (order,) = _orders(h, 50)
         assert h.cycle().ok
         (event,) = h.events("forwarder.silent")

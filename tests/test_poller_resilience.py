@@ -93,6 +93,11 @@ def test_database_going_away_mid_poll_resumes_with_no_gap_and_no_duplicate(
     assert harness.cycle(force=True).ok
     assert _clients(harness) == [1, 2, 3, 4]
     assert len(harness.events("gateway.failure")) == 1
+    (down,) = harness.events("system.database_unreachable")
+    (back,) = harness.events("system.database_reachable")  # it ends the outage's alert
+    assert back["payload"]["since"] == down["payload"]["since"]
+    assert harness.cycle(force=True).ok
+    assert len(harness.events("system.database_reachable")) == 1
 
 
 def test_an_unreachable_database_backs_off_and_reports_once(
@@ -142,6 +147,7 @@ def test_a_missing_grant_skips_only_the_step_that_needs_it(
     harness: Harness, table: str, step: str
 ) -> None:
     _revoke(harness.whmcs, table)
+    harness.hook_event("forwarder.heartbeat", {}, minutes_ago=1)  # the module is there
     _failed_logins(harness.whmcs, 1, 1)
     report = harness.cycle()
     assert report.ok and list(report.feed_errors) == [step]
@@ -153,6 +159,7 @@ def test_a_missing_grant_skips_only_the_step_that_needs_it(
 
 def test_a_missing_table_is_a_skipped_step_not_an_outage(harness: Harness) -> None:
     harness.whmcs.execute("RENAME TABLE tblaccounts TO tblaccounts_gone")
+    harness.hook_event("forwarder.heartbeat", {}, minutes_ago=1)
     try:
         report = harness.cycle()
     finally:

@@ -38,9 +38,9 @@ from whmcs_monitor.sources.derive import (
 )
 from whmcs_monitor.sources.derive import domains as domain_derive
 from whmcs_monitor.sources.feeds import FeedResult
-from whmcs_monitor.sources.poller import CycleReport, backing_off, record_outage
+from whmcs_monitor.sources.poller import CycleReport, backing_off, record_outage, record_recovery
 from whmcs_monitor.sources.queries import Query
-from whmcs_monitor.sources.state import clear_state, get_state, set_state
+from whmcs_monitor.sources.state import get_state, set_state
 from whmcs_monitor.sources.whmcs_db import Row, as_date, as_int
 from whmcs_monitor.store.events import insert_events
 from whmcs_monitor.store.metrics import Sample
@@ -86,8 +86,9 @@ def poll_api_site(
         )
         return report
     if outage:
-        with services.db.write() as conn:
-            clear_state(conn, site.id, API_OUTAGE_KEY)
+        record_recovery(
+            services, site.id, outage, now, kind="system.api_reachable", key=API_OUTAGE_KEY
+        )
     report.ok = True
     report.events = sum(f.events for f in report.feeds)
     return report

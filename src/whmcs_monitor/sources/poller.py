@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from whmcs_monitor.config import SiteConfig
+from whmcs_monitor.events.model import Event
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
@@ -79,9 +80,7 @@ def poll_site(
         record_outage(services, site.id, describe_error(exc, cfg), outage, now, report)
         return report
     if outage:
-        with services.db.write() as conn:
-            clear_state(conn, site.id, OUTAGE_KEY)
-        log.info("WHMCS database of site %s is reachable again", site.id)
+        record_recovery(services, site.id, outage, now)
     report.ok = True
     report.events = sum(f.events for f in report.feeds)
     return report
@@ -174,20 +173,52 @@ def record_outage(
         "attempts": attempts,
         "retry_at": (now + timedelta(seconds=delay)).isoformat(),
     }
-    entry = services.catalog.get(kind)
-    event = build_event(
-        entry,
-        site=site,
-        data={"error": error, "since": since, "attempts": attempts},
-        occurred_at=now,
-        event_id=f"poll:{key}:{since}",
-        context={"origin": "whmcs-db" if key == OUTAGE_KEY else "whmcs-api"},
-    )
+    data = {"error": error, "since": since, "attempts": attempts}
+    event = _outage_event(services, site, kind, key, data, now, f"poll:{key}:{since}")
     with services.db.write() as conn:
         insert_events(conn, [event])
         set_state(conn, site, key, state, now)
     log.warning("WHMCS %s of site %s unreachable (attempt %d): %s", key, site, attempts, error)
     report.error = error
+
+
+def _outage_event(
+    services: Services,
+    site: str,
+    kind: str,
+    key: str,
+    data: dict[str, Any],
+    now: datetime,
+    event_id: str,
+) -> Event:
+    return build_event(
+        services.catalog.get(kind),
+        site=site,
+        data=data,
+        occurred_at=now,
+        event_id=event_id,
+        context={"origin": "whmcs-db" if key == OUTAGE_KEY else "whmcs-api"},
+    )
+
+
+def record_recovery(
+    services: Services,
+    site: str,
+    outage: dict[str, Any],
+    now: datetime,
+    *,
+    kind: str = "system.database_reachable",
+    key: str = OUTAGE_KEY,
+) -> None:
+    """End the outage with an event: it is what resolves the outage's alert, since the
+    unreachable event came once and a timeout would say "resolved" while it is still down."""
+    since = outage.get("since") or iso(now)
+    data = {"since": since, "error": outage.get("error", "")}
+    event = _outage_event(services, site, kind, key, data, now, f"poll:{key}:{since}:recovered")
+    with services.db.write() as conn:
+        insert_events(conn, [event])
+        clear_state(conn, site, key)
+    log.info("WHMCS %s of site %s is reachable again", key, site)
 
 
 def backing_off(outage: dict[str, Any], now: datetime, force: bool) -> bool:
