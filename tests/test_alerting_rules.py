@@ -121,6 +121,12 @@ def test_a_rule_file_that_is_not_yaml_names_the_line() -> None:
     ]
 
 
+def test_a_key_given_twice_in_a_rule_is_refused_not_overwritten() -> None:
+    text = "rules:\n  - name: a\n    match: {kinds: [invoice.paid]}\n    name: b\n"
+    (problem,) = _problems(text)
+    assert problem.startswith("line 4, column 5: not valid YAML: the key 'name' is given twice")
+
+
 def test_every_default_rule_kind_exists_in_the_catalog() -> None:
     catalog = load_catalog()
     rules = parse_rules(default_pack_text(), source="default_rules.yaml")

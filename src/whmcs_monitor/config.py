@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,6 +34,7 @@ from whmcs_monitor.analytics.config import AnalyticsConfig
 from whmcs_monitor.checks.config import ChecksConfig
 from whmcs_monitor.errors import ConfigError
 from whmcs_monitor.files.config import FilesConfig
+from whmcs_monitor.lib.yamltext import parse_yaml
 from whmcs_monitor.sources.config import PollerConfig
 from whmcs_monitor.web.config import WebConfig
 
@@ -451,33 +450,6 @@ def parse_settings(
         raise ConfigError(problems, source) from exc
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.safe_load``, except that a key given twice in one mapping is an error.
-
-    PyYAML keeps the last of two equal keys, so a second ``alerting:`` section would silently
-    drop every setting of the first.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        first: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # ``<<: *defaults`` is there to be overridden
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                continue  # the base class refuses it with its own message
-            if key in first:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"the key {key!r} is given twice (first on line "
-                    f"{first[key].start_mark.line + 1}); the second would replace the first",
-                    key_node.start_mark,
-                )
-            first[key] = key_node
-        return super().construct_mapping(node, deep=deep)
-
-
 def config_path(explicit: str | Path | None = None) -> Path:
     if explicit:
         return Path(explicit)
@@ -492,13 +464,7 @@ def load_settings(path: Path, *, environ: dict[str, str] | None = None) -> Setti
         raise ConfigError([f"{path} does not exist; run `whmcs-monitor init`"], str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"cannot read {path}: {exc}"], str(path)) from exc
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{where}not valid YAML: {problem}"], str(path)) from exc
+    data = parse_yaml(text, str(path))
     settings = parse_settings(data, environ=environ, source=str(path))
     if not settings.data_dir.is_absolute():
         settings.data_dir = (path.parent / settings.data_dir).resolve()

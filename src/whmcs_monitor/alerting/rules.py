@@ -16,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
@@ -30,6 +29,7 @@ from whmcs_monitor.alerting.types import (
 from whmcs_monitor.catalog import Catalog, load_catalog
 from whmcs_monitor.config import format_error
 from whmcs_monitor.errors import ConfigError
+from whmcs_monitor.lib.yamltext import parse_yaml
 
 RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
 SEVERITIES = ("debug", "info", "warning", "error", "critical")
@@ -192,14 +192,7 @@ def _check_catalog(rule: Rule, catalog: Catalog) -> list[str]:
 def parse_rules(text: str, *, source: str, catalog: Catalog | None = None) -> list[Rule]:
     """Validate one rule file; raise :class:`ConfigError` listing every problem."""
     catalog = catalog or load_catalog()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(
-            [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"], source
-        ) from exc
+    data = parse_yaml(text, source)
     try:
         document = _RuleFile.model_validate(data if data is not None else {})
     except ValidationError as exc:

@@ -6,8 +6,17 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from whmcs_monitor.clikit import Context, emit_json, err, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import (
+    Context,
+    add_text_row,
+    emit_json,
+    err,
+    friendly_errors,
+    out,
+    pass_ctx,
+)
 from whmcs_monitor.config import Settings, SiteConfig
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.services import Services
@@ -71,7 +80,12 @@ def check(ctx: Context, site_id: str | None, as_json: bool) -> None:
         for column in ("site", "reachable", "read-only", "problem"):
             table.add_column(column, overflow="fold")
         for r in results:
-            table.add_row(r["site"], _yes(r["reachable"]), _yes(r["read_only"]), r["problem"] or "")
+            table.add_row(
+                Text(r["site"]),
+                _yes(r["reachable"]),
+                _yes(r["read_only"]),
+                Text(r["problem"] or ""),
+            )
         out.print(table)
         for r in results:
             if r["reachable"] and not r["read_only"]:
@@ -84,8 +98,8 @@ def check(ctx: Context, site_id: str | None, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _yes(flag: bool | None) -> str:
-    return "-" if flag is None else ("yes" if flag else "[red]NO[/]")
+def _yes(flag: bool | None) -> Text:
+    return Text("-" if flag is None else ("yes" if flag else "NO"), style="" if flag else "red")
 
 
 def _check_site(services: Services, site: SiteConfig) -> dict[str, Any]:
@@ -140,15 +154,15 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
 
 def _print_report(report: CycleReport) -> None:
     if not report.ok:
-        err.print(f"[bold red]site {report.site}:[/] {report.error}", highlight=False)
+        err.print(Text(f"site {report.site}: ", style="bold red") + Text(report.error or ""))
         return
     table = Table(title=f"Poll cycle for site {report.site}: {report.events} new events")
     for column in ("feed", "rows read", "new events", "cursor"):
         table.add_column(column, justify="left" if column in ("feed", "cursor") else "right")
     for feed in report.feeds:
-        table.add_row(feed.feed, str(feed.rows), str(feed.events), feed.position)
+        add_text_row(table, feed.feed, feed.rows, feed.events, feed.position)
     for name, problem in report.feed_errors.items():
-        table.add_row(name, "-", "-", f"[red]skipped: {problem}[/]")
+        table.add_row(Text(name), "-", "-", Text(f"skipped: {problem}", style="red"))
     out.print(table)
 
 
@@ -181,13 +195,11 @@ def status(ctx: Context, as_json: bool) -> None:
         return
     for entry in doc:
         outage = entry["outage"]
-        state = (
-            f"[red]unreachable since {outage['since']}: {outage['error']}[/]" if outage else "ok"
-        )
-        table = Table(title=f"Site {entry['site']} ({entry['source']}): {state}")
+        state = f"unreachable since {outage['since']}: {outage['error']}" if outage else "ok"
+        table = Table(title=Text(f"Site {entry['site']} ({entry['source']}): {state}"))
         table.add_column("feed")
         table.add_column("cursor")
         table.add_column("updated")
         for feed, cur in sorted(entry["cursors"].items()):
-            table.add_row(feed, cur["position"], cur["updated_at"])
+            add_text_row(table, feed, cur["position"], cur["updated_at"])
         out.print(table)
