@@ -36,6 +36,9 @@ def create_app(settings: Settings, *, demo: bool = False, serve_forever: bool = 
     process, leave it off: an app frozen there could never be collected.
     """
 
+    if demo:  # ingest accepts the demo site only while the simulator runs (bootstrap.settle_demo)
+        settings.demo.enabled = "on"
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await asyncio.to_thread(Services.open, settings)
