@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 import pytest
 
 import analytics_fixtures
@@ -26,6 +28,7 @@ from whmcs_monitor.analytics.kpis.common import Context, Measure
 from whmcs_monitor.analytics.refresh import collect
 
 shared_history = analytics_fixtures.shared_history  # the fixture, under its own name
+WEEK = timedelta(weeks=1)
 
 
 def ctx(**overrides: object) -> Context:
@@ -229,6 +232,39 @@ def test_marketing_counts_promo_uses_discounts_and_affiliate_commissions(
     assert value(got, "business_affiliate_commissions_pending") == 7.25
     assert value(got, "business_affiliate_commissions_earned", period="day") == 7.25
     assert value(got, "business_affiliate_withdrawn", period="month") == 12
+
+
+def closed_week(monday: date) -> Context:
+    start = datetime.combine(monday, time())
+    return Context(NOW, config(), periods=("week",), fixed={"week": (start, start + WEEK)})
+
+
+def test_a_closed_window_leaves_dates_of_its_end_day_to_the_next_window(
+    shared_history: History,
+) -> None:
+    # The two promo invoices are dated Monday the 23rd and the withdrawal Monday the 2nd: each
+    # belongs to the week starting that day, not also to the week ending at its midnight.
+    weeks = {
+        monday: marketing.measure(shared_history.conn, closed_week(monday))
+        for monday in (
+            date(2026, 10, 26),
+            date(2026, 11, 2),
+            date(2026, 11, 16),
+            date(2026, 11, 23),
+        )
+    }
+    assert [value(m, "business_promo_discount", period="week") for m in weeks.values()] == [
+        0,
+        0,
+        0,
+        10,
+    ]
+    assert [value(m, "business_affiliate_withdrawn", period="week") for m in weeks.values()] == [
+        0,
+        12,
+        0,
+        0,
+    ]
 
 
 history = analytics_fixtures.history  # the fixture, under its own name

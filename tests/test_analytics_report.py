@@ -38,6 +38,8 @@ def test_a_week_report_covers_the_last_complete_monday_to_sunday(week: dict[str,
     # 5 weekdays x 12 + 2 weekend days x 6 payments of 10 USD (fee 0.50), one Monday refund.
     assert kpi(week, "Revenue", "business_revenue_net", gateway="stripe") == 720 - 36 - 10
     assert kpi(week, "Orders", "business_orders_placed") == 5 * 10 + 2 * 4
+    # The promo invoices are dated Monday the 23rd, the day after the week.
+    assert kpi(week, "Marketing", "business_promo_discount") == 0
     assert [d["net"] for d in week["daily_net_revenue"]] == [
         113.5,
         123.5,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -113,6 +113,14 @@ def moment(value: Any) -> datetime | None:
     if isinstance(value, date):
         return datetime.combine(value, datetime.min.time())
     return None
+
+
+def date_bounds(start: datetime, end: datetime) -> tuple[date, date]:
+    """The window [start, end) as half-open bounds ``first <= column < after`` for a DATE column:
+    a window ending part-way through a day includes that day, one ending at midnight does not
+    (the next window starts there)."""
+    after = end.date() if end.time() == time() else end.date() + timedelta(days=1)
+    return start.date(), after
 
 
 def ratio(part: float, whole: float) -> float:

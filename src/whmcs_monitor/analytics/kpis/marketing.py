@@ -10,7 +10,14 @@ is the sum of every affiliate's unpaid balance.
 
 from __future__ import annotations
 
-from whmcs_monitor.analytics.kpis.common import Connection, Context, Measure, fetch, num
+from whmcs_monitor.analytics.kpis.common import (
+    Connection,
+    Context,
+    Measure,
+    date_bounds,
+    fetch,
+    num,
+)
 
 PROMO_SQL = """
 SELECT o.promocode AS code, COUNT(*) AS uses FROM tblorders o
@@ -20,7 +27,7 @@ WHERE o.date >= %s AND o.date < %s AND o.promocode <> '' GROUP BY o.promocode
 DISCOUNT_SQL = """
 SELECT -SUM(ii.amount) AS discount FROM tblinvoiceitems ii JOIN tblinvoices i ON i.id = ii.invoiceid
 WHERE ii.type IN ('PromoHosting', 'PromoDomain') AND i.status <> 'Cancelled'
-  AND i.date >= %s AND i.date <= %s
+  AND i.date >= %s AND i.date < %s
 """
 
 EARNED_SQL = """
@@ -33,7 +40,7 @@ SELECT SUM(p.amount) AS pending FROM tblaffiliatespending p WHERE p.clearingdate
 """
 
 WITHDRAWN_SQL = """
-SELECT SUM(w.amount) AS withdrawn FROM tblaffiliateswithdrawals w WHERE w.date >= %s AND w.date <= %s
+SELECT SUM(w.amount) AS withdrawn FROM tblaffiliateswithdrawals w WHERE w.date >= %s AND w.date < %s
 """
 
 BALANCE_SQL = "SELECT SUM(a.balance) AS balance FROM tblaffiliates a"
@@ -54,7 +61,7 @@ def measure(conn: Connection, ctx: Context) -> list[Measure]:
             Measure("business_promo_uses", num(r["uses"]), {**labels, "code": r["code"]})
             for r in fetch(conn, PROMO_SQL, (start, end))
         ]
-        dates = (start.date(), end.date())
+        dates = date_bounds(start, end)  # invoice and withdrawal dates carry no time
         out.append(
             Measure(
                 "business_promo_discount",

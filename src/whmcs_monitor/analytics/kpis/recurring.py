@@ -9,7 +9,7 @@ client's currency, and in the default currency through ``tblcurrencies.rate``.
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from whmcs_monitor.analytics.kpis.common import (
     ENDED,
@@ -19,6 +19,7 @@ from whmcs_monitor.analytics.kpis.common import (
     Connection,
     Context,
     Measure,
+    date_bounds,
     fetch,
     num,
     ratio,
@@ -125,15 +126,10 @@ WHERE cr.date >= %s AND cr.date < %s GROUP BY cr.reason ORDER BY n DESC, reason 
 
 
 def _date_bounds(ctx: Context) -> dict[str, date]:
-    """Each window as DATE bounds (registration and termination dates carry no time): a window
-    ending part-way through a day includes that day."""
+    """Each window as DATE bounds: registration and termination dates carry no time."""
     bounds: dict[str, date] = {}
     for period in ctx.periods:
-        start, end = ctx.window(period)
-        bounds[f"d0_{period}"] = start.date()
-        bounds[f"d1_{period}"] = (
-            end.date() if end.time() == time() else end.date() + timedelta(days=1)
-        )
+        bounds[f"d0_{period}"], bounds[f"d1_{period}"] = date_bounds(*ctx.window(period))
     return bounds
 
 
