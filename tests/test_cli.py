@@ -44,6 +44,15 @@ def test_init_creates_a_private_config_a_database_and_an_admin(initialized: Path
     ]
 
 
+def test_a_database_created_after_init_is_private_too(tmp_path: Path) -> None:
+    from whmcs_monitor.store.db import Database
+
+    path = tmp_path / "later" / "monitor.db"
+    Database(f"sqlite:///{path}").dispose()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
 def test_init_keeps_the_data_directory_and_the_database_files_private(initialized: Path) -> None:
     import sqlite3
 

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
 import yaml
 
 from whmcs_monitor.accounts import create_user, generate_password
@@ -31,17 +30,6 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-
-
-def _create_private_sqlite(url: str) -> None:
-    """Create the SQLite file mode 0600 before SQLite does (0644): it holds password hashes and
-    TOTP secrets. SQLite gives the -wal and -shm files the mode of the database file."""
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        path = Path(parsed.database)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def default_config_text(site_id: str = "main") -> str:
@@ -77,7 +65,6 @@ def initialize(config_path: Path, *, admin_username: str = "admin") -> InitRepor
             str(config_path),
         ) from exc
     settings = load_settings(config_path)
-    _create_private_sqlite(settings.database_url)
     db = Database(settings.database_url)
     try:
         db.migrate()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -135,18 +136,32 @@ class WriterQueue:
         turn.release()
 
 
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file mode 0600 before SQLite does (0644): it holds password hashes and
+    TOTP secrets. SQLite gives the -wal and -shm files the mode of the database file."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Database:
     """The store's engines plus migration helpers; one per process."""
 
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        """Open ``url``; a SQLite file that does not exist yet is created readable by its owner
+        only, whoever opens it first (``init``, ``run``, a command after the file was removed)."""
         try:
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError as exc:
             raise StoreError(f"database.url is not a database URL: {exc}") from exc
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        if parsed.get_backend_name() == "sqlite" and parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if (
+            parsed.get_backend_name() == "sqlite"
+            and parsed.database
+            and parsed.database != ":memory:"
+        ):
+            _create_private_file(Path(parsed.database))
         self.url = parsed
         self.dialect = parsed.get_backend_name()
         self.engine = _make_engine(parsed, immediate=False, pool_size=pool_size)
