@@ -12,6 +12,7 @@ from files_fixtures import SKIMMER_HOOK, WEB_SHELL, build_whmcs_tree, files_sett
 from whmcs_monitor.config import Settings
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.files import fim, tree
+from whmcs_monitor.files.globs import GlobSet
 from whmcs_monitor.store import audit
 from whmcs_monitor.store.db import Database
 from whmcs_monitor.store.events import EventFilter, query_events
@@ -275,3 +276,13 @@ def test_stored_path_forms_are_one_to_one_with_file_names(
         os.fsdecode(n) for n in names
     ]
     assert all(c.data["new_sha256"] for c in changes.values())  # each read from its own file
+
+
+def test_a_skimmer_whose_name_holds_a_newline_is_still_in_scope(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    write(root / "includes/hooks/skim\nmer.php", b'<?php eval(base64_decode("ZWNobyAxOw=="));\n')
+    [change] = fim.scan(fdb, fsettings).changes
+    assert change.path == "includes/hooks/skim\nmer.php"
+    assert (change.kind, change.rule) == ("file.web_shell_suspected", "signature:eval_decoded")
+    assert not GlobSet(["*.php"]).match("index.php\n")

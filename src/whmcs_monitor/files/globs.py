@@ -56,7 +56,9 @@ class GlobSet:
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
         joined = "|".join(f"(?:{glob_to_regex(p)})" for p in self.patterns)
-        self._regex = re.compile(f"^(?:{joined})$") if self.patterns else None
+        # DOTALL and \Z: a file name may hold a newline, and a skimmer named "x\nmer.php" must
+        # match "includes/**" like any other (``.`` and ``$`` stop at a newline by default).
+        self._regex = re.compile(f"(?:{joined})\\Z", re.DOTALL) if self.patterns else None
 
     def match(self, path: str) -> bool:
         return bool(self._regex and self._regex.match(path))
