@@ -34,8 +34,29 @@ def test_a_new_check_failing_stays_unknown_until_the_threshold() -> None:
     assert run("dd", down_after=2) == ["unknown", "down"]
 
 
-def test_degraded_and_up_follow_each_other_without_damping() -> None:
-    assert run("ugug") == ["up", "degraded", "up", "degraded"]
+def test_a_check_wavering_between_up_and_degraded_stays_up() -> None:
+    """Without damping, 13 alternating runs stored 12 state changes."""
+    assert run("ugugugugugugu") == ["up"] * 13
+
+
+def test_degraded_needs_n_bad_runs_in_a_row_and_up_m_good_ones() -> None:
+    assert run("ugguguu", down_after=2, up_after=2) == [
+        "up",
+        "up",
+        "degraded",
+        "degraded",
+        "degraded",
+        "degraded",
+        "up",
+    ]
+
+
+def test_a_mix_of_degraded_and_down_runs_settles_on_degraded() -> None:
+    assert run("udgdd", down_after=2) == ["up", "up", "degraded", "degraded", "down"]
+
+
+def test_a_recovery_from_down_lands_on_the_latest_answer() -> None:
+    assert run("ddgg", up_after=2) == ["unknown", "down", "down", "degraded"]
 
 
 @pytest.mark.parametrize(

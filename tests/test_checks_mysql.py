@@ -70,7 +70,14 @@ async def test_a_degraded_server_stores_one_degraded_event_not_a_failure_per_run
     """The message holds changing figures ("3% of max_connections"); each run used to store a
     new error-level mysql.check_failed, which the default rules page as critical."""
     clock = FrozenClock()
-    spec = {"name": "db", "type": "mysql", "user": "root", "timeout": 3, "jitter": 0}
+    spec = {
+        "name": "db",
+        "type": "mysql",
+        "user": "root",
+        "timeout": 3,
+        "interval": 10,
+        "jitter": 0,
+    }
     scheduler = scheduler_for(database_url, [{**spec, "max_connections_pct": 0.01}], clock, db)
     for _ in range(3):
         await step(scheduler, clock)

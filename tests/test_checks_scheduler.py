@@ -15,10 +15,13 @@ import sqlalchemy as sa
 
 from checks_fixtures import (
     FrozenClock,
+    Reply,
+    Route,
     SwitchableListener,
     dripping_server,
     kinds,
     scheduler_for,
+    serve_http,
     state,
     step,
 )
@@ -323,3 +326,30 @@ async def test_hung_mail_and_mysql_probes_leave_the_default_executor_free() -> N
         async with asyncio.timeout(2):
             assert await asyncio.to_thread(lambda: "free") == "free"
     assert [r.status for r in results] == ["down", "down"]
+
+
+async def test_wavering_between_up_and_degraded_stores_nothing_and_a_recovery_says_degraded(
+    database_url: str, db: Database
+) -> None:
+    """Without damping, alternating slow and fast answers stored a state change per run, and
+    the way back from degraded said "UP again" of a check that was never down."""
+    slow = [False]
+    routes: dict[str, Route] = {"/": lambda _request: Reply(200, "ok", delay=0.25 * slow[0])}
+    clock = FrozenClock()
+    with serve_http(routes) as server:
+        spec = {"name": "web", "type": "http", "url": server.url + "/", "degraded_ms": 150}
+        probes = [{**spec, "interval": 10, "jitter": 0, "timeout": 2, "down_after": 2}]
+        scheduler = scheduler_for(database_url, probes, clock, db)
+        for turn in range(7):
+            slow[0] = turn % 2 == 1
+            await step(scheduler, clock)
+        assert kinds(db) == []
+        slow[0] = True
+        await step(scheduler, clock)
+        await step(scheduler, clock)
+        slow[0] = False
+        await step(scheduler, clock)
+    assert kinds(db) == ["check.degraded", "check.up"]
+    with db.read() as conn:
+        [up] = query_events(conn, EventFilter(kinds=["check.up"]))
+    assert up["summary"] == "web recovered after 10s degraded"

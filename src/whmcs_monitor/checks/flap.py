@@ -1,5 +1,5 @@
-"""Flap control: a check goes down after N failed runs in a row and comes back after M good
-ones. Pure functions, so the rule is tested without a clock or a database."""
+"""Flap control: a check goes down (or degraded) after N bad runs in a row and comes back after M
+good ones. Pure functions, so the rule is tested without a clock or a database."""
 
 from __future__ import annotations
 
@@ -13,26 +13,44 @@ State = Literal["unknown", "up", "degraded", "down"]
 
 @dataclass(frozen=True, slots=True)
 class FlapState:
+    """The state and the two streaks that decide when it changes.
+
+    ``fail_streak`` counts down results in a row. ``ok_streak`` counts the results in a row that
+    argue for leaving ``state`` other than by going down: in ``down``, results that answer (up or
+    degraded); in ``degraded``, up results; in ``up`` or ``unknown``, results that are not up.
+    (The names are those of the ``check_state`` columns the streaks are stored in.)
+    """
+
     state: State
     fail_streak: int = 0
     ok_streak: int = 0
 
 
 def advance(previous: FlapState, status: Status, *, down_after: int, up_after: int) -> FlapState:
-    """The state after one more result.
+    """The state after one more result. Every change is damped, so a check that wavers between
+    two answers stays put:
 
-    A failure counts towards ``down_after`` and the state changes only when the streak gets
-    there; a success (up or degraded) leaves ``down`` only after ``up_after`` in a row. Between
-    up and degraded there is no damping: both mean the check answers.
+    - ``down`` after ``down_after`` down results in a row;
+    - ``degraded`` after ``down_after`` results in a row that are not up (a mix of degraded and
+      down settles on degraded);
+    - back from ``down`` after ``up_after`` results in a row that answer, to the latest of them;
+    - back from ``degraded`` to ``up`` after ``up_after`` up results in a row.
+
+    A new check stays ``unknown`` until its first up result or a confirmed problem.
     """
-    if status == "down":
-        streak = previous.fail_streak + 1
-        state: State = "down" if streak >= down_after else previous.state
-        return FlapState(state, streak, 0)
-    streak = previous.ok_streak + 1
-    if previous.state == "down" and streak < up_after:
-        return FlapState("down", 0, streak)
-    return FlapState(status, 0, streak)
+    fails = previous.fail_streak + 1 if status == "down" else 0
+    if fails >= down_after:
+        return FlapState("down", fails, 0)
+    if previous.state == "down":
+        streak = previous.ok_streak + 1 if status != "down" else 0
+        return FlapState(status, 0, 0) if streak >= up_after else FlapState("down", fails, streak)
+    if previous.state == "degraded":
+        streak = previous.ok_streak + 1 if status == "up" else 0
+        return FlapState("up", 0, 0) if streak >= up_after else FlapState("degraded", fails, streak)
+    streak = previous.ok_streak + 1 if status != "up" else 0
+    if streak >= down_after:
+        return FlapState("degraded", fails, 0)
+    return FlapState("up" if status == "up" else previous.state, fails, streak)
 
 
 def transition_kinds(before: State, after: State) -> list[str]:

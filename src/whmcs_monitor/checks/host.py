@@ -43,14 +43,23 @@ def _mounts(only: list[str]) -> list[Mount]:
     return found
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """Busy and total CPU seconds since boot, all CPUs, counted as ``psutil.cpu_percent`` does."""
+    times = psutil.cpu_times()
+    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+    return total - times.idle - getattr(times, "iowait", 0.0), total
+
+
 def _read_host(mounts: list[str]) -> tuple[dict[str, float], list[Mount]]:
-    """Blocking (the CPU sample takes 0.2 s): runs in a thread."""
+    """Blocking (statvfs on each mount): runs in the probe pool."""
     memory = psutil.virtual_memory()
     swap = psutil.swap_memory()
     net = psutil.net_io_counters()
     load1, load5, load15 = os.getloadavg()
+    busy, total = _cpu_seconds()
     metrics = {
-        "cpu_pct": psutil.cpu_percent(interval=0.2),
+        "cpu_busy_s": busy,
+        "cpu_total_s": total,
         "load1": load1,
         "load5": load5,
         "load15": load15,
@@ -96,6 +105,9 @@ class HostCheck(CheckBase):
         rate = ctx.rate("net_errors", metrics["net_errors"])
         if rate is not None:
             metrics["net_errors_per_s"] = rate
+        cpu = _cpu_pct_since_last_run(metrics, ctx)
+        if cpu is not None:
+            metrics["cpu_pct"] = cpu
         for mount in mounts:
             metrics[f"disk_pct:{mount.path}"] = mount.used_pct
             metrics[f"disk_free_bytes:{mount.path}"] = mount.free_bytes
@@ -103,8 +115,9 @@ class HostCheck(CheckBase):
                 metrics[f"inodes_pct:{mount.path}"] = mount.inodes_used_pct
         findings = self._findings(metrics, mounts, ctx)
         if not findings:
+            cpu_text = f"{cpu:.0f}%" if cpu is not None else "measured from the next run"
             message = (
-                f"CPU {metrics['cpu_pct']:.0f}%, memory {metrics['memory_pct']:.0f}%, "
+                f"CPU {cpu_text}, memory {metrics['memory_pct']:.0f}%, "
                 f"{len(mounts)} mount(s) below {self.disk_pct:g}%"
             )
             return Result("up", message, None, metrics)
@@ -137,8 +150,19 @@ class HostCheck(CheckBase):
             data = {"host": host, "percent": round(memory[1]), "what": what}
             out.append(Finding("host.memory_high", f"{memory[0]}:{day}", data))
         load_limit = self.load_per_cpu * m["cpus"]
-        if m["cpu_pct"] > self.cpu_pct or m["load5"] > load_limit:
-            what = f"CPU {m['cpu_pct']:.0f}%, load {m['load5']:.2f} on {m['cpus']:.0f} CPU(s)"
-            data = {"host": host, "percent": round(m["cpu_pct"]), "what": what}
+        cpu = m.get("cpu_pct", 0.0)
+        if cpu > self.cpu_pct or m["load5"] > load_limit:
+            what = f"CPU {cpu:.0f}%, load {m['load5']:.2f} on {m['cpus']:.0f} CPU(s)"
+            data = {"host": host, "percent": round(cpu), "what": what}
             out.append(Finding("host.cpu_high", day, data))
         return out
+
+
+def _cpu_pct_since_last_run(metrics: dict[str, float], ctx: ProbeContext) -> float | None:
+    """CPU use averaged over the whole time since the previous run, not a momentary sample, so
+    host.cpu_high means the CPU stayed busy; ``None`` on a first run, which has no baseline."""
+    busy = ctx.rate("cpu_busy_s", metrics["cpu_busy_s"])
+    total = ctx.rate("cpu_total_s", metrics["cpu_total_s"])
+    if busy is None or not total:
+        return None
+    return min(100.0, max(0.0, 100 * busy / total))

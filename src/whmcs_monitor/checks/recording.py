@@ -4,7 +4,7 @@ transaction per batch."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,8 @@ from whmcs_monitor.lib.durations import format_duration
 from whmcs_monitor.lib.timeutil import as_utc
 from whmcs_monitor.store.events import insert_events
 from whmcs_monitor.store.metrics import Sample, record
+
+_SEVERITY = {"unknown": 0, "up": 0, "degraded": 1, "down": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +82,17 @@ def transition_events(
     check, result, at = outcome.check, outcome.result, outcome.started_at
     run = at.isoformat()
     events = []
+    lasted = format_duration(at - since) if since else "an unknown time"
     for kind in transition_kinds(before.state, after.state):
         data: dict[str, Any] = {"message": result.message, "state": after.state}
         if kind == "check.up":
-            data["down_for"] = format_duration(at - since) if since else "an unknown time"
-        events.append(_event(catalog, check, kind, run, data, at=at))
+            data["degraded_for" if before.state == "degraded" else "down_for"] = lasted
+        event = _event(catalog, check, kind, run, data, at=at)
+        if kind == "check.up" and before.state == "degraded":
+            # check.up resolves the degraded alert too, but its catalog summary ("UP again
+            # after...") says the check was down; the catalog has no kind for this recovery.
+            event = replace(event, summary=f"{check.name} recovered after {lasted} degraded")
+        events.append(event)
     down = check.down_event()
     if after.state == "down" and before.state != "down" and down is not None:
         kind, labels = down
@@ -95,8 +103,10 @@ def transition_events(
 
 
 def finding_events(catalog: Catalog, outcome: Outcome, after: FlapState) -> list[Event]:
-    """A failing run's findings wait for flap control to confirm the check is down."""
-    if outcome.result.status == "down" and after.state != "down":
+    """A down or degraded run's findings wait until flap control confirms that state (or a
+    worse one), so one bad sample (a CPU spike) stores nothing."""
+    status = outcome.result.status
+    if status != "up" and _SEVERITY[after.state] < _SEVERITY[status]:
         return []
     return [_finding_event(catalog, outcome, f) for f in outcome.result.findings]
 
