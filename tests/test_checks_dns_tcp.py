@@ -8,10 +8,18 @@ from typing import Any
 
 import pytest
 
-from checks_fixtures import dns_stub, listener_that_never_accepts
+from checks_fixtures import (
+    FrozenClock,
+    dns_stub,
+    kinds,
+    listener_that_never_accepts,
+    scheduler_for,
+    step,
+)
 from whmcs_monitor.checks.base import ProbeContext, Result
 from whmcs_monitor.checks.registry import parse_check
 from whmcs_monitor.lib.timeutil import utcnow
+from whmcs_monitor.store.db import Database
 
 RECORDS = {
     ("billing.example.com", "A"): ["192.0.2.10", "192.0.2.11"],
@@ -50,6 +58,24 @@ async def test_an_unexpected_answer_is_down_with_a_dns_mismatch_finding() -> Non
     [finding] = result.findings
     assert finding.kind == "dns.mismatch"
     assert finding.data["actual"] == "192.0.2.10, 192.0.2.11"
+
+
+async def test_the_same_wrong_answer_in_a_later_outage_is_stored_again(
+    database_url: str, db: Database
+) -> None:
+    """The event id held only the answers, so a second hijack to the same address stored
+    nothing, and no alert fired."""
+    records = {("billing.example.com", "A"): ["192.0.2.66"]}
+    clock = FrozenClock()
+    with dns_stub(records) as port:
+        spec = {"name": "dns", "type": "dns", "query": "billing.example.com", "timeout": 2}
+        spec |= {"expected": ["192.0.2.10"], "resolvers": ["127.0.0.1"], "resolver_port": port}
+        probes = [{**spec, "interval": 10, "jitter": 0, "down_after": 1}]
+        scheduler = scheduler_for(database_url, probes, clock, db)
+        for answer in ("192.0.2.66", "192.0.2.66", "192.0.2.10", "192.0.2.66"):
+            records["billing.example.com", "A"] = [answer]
+            await step(scheduler, clock)
+    assert kinds(db) == ["check.down", "dns.mismatch", "check.up", "check.down", "dns.mismatch"]
 
 
 async def test_contains_mode_accepts_extra_answers() -> None:

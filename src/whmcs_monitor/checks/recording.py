@@ -102,21 +102,28 @@ def transition_events(
     return events
 
 
-def finding_events(catalog: Catalog, outcome: Outcome, after: FlapState) -> list[Event]:
+def finding_events(
+    catalog: Catalog, outcome: Outcome, after: FlapState, down_since: datetime | None
+) -> list[Event]:
     """A down or degraded run's findings wait until flap control confirms that state (or a
-    worse one), so one bad sample (a CPU spike) stores nothing."""
+    worse one), so one bad sample (a CPU spike) stores nothing.
+
+    A down run's findings are keyed by the outage too (``down_since``): the same wrong DNS
+    answer in a later outage is news again, not a duplicate of the first one.
+    """
     status = outcome.result.status
     if status != "up" and _SEVERITY[after.state] < _SEVERITY[status]:
         return []
-    return [_finding_event(catalog, outcome, f) for f in outcome.result.findings]
+    outage = f"@{as_utc(down_since):%Y%m%dT%H%M%S}" if status == "down" and down_since else ""
+    return [_finding_event(catalog, outcome, f, outage) for f in outcome.result.findings]
 
 
-def _finding_event(catalog: Catalog, outcome: Outcome, finding: Finding) -> Event:
+def _finding_event(catalog: Catalog, outcome: Outcome, finding: Finding, scope: str = "") -> Event:
     return _event(
         catalog,
         outcome.check,
         finding.kind,
-        finding.key,
+        finding.key + scope,
         dict(finding.data),
         at=outcome.started_at,
         labels=dict(finding.labels),
@@ -157,8 +164,9 @@ def record_outcomes(
         )
         since = as_utc(row.last_change_at) if row.last_change_at else None
         changed = after.state != before.state
+        down_since = _down_since(after.state, changed, outcome.started_at, row.down_since)
         events += transition_events(catalog, outcome, before, after, since)
-        events += finding_events(catalog, outcome, after)
+        events += finding_events(catalog, outcome, after, down_since)
         stored_samples += samples(outcome)
         if isinstance(outcome.check, HostCheck):
             forecasts.append(outcome)
@@ -174,7 +182,7 @@ def record_outcomes(
                 "last_latency_ms": outcome.result.latency_ms,
                 "last_metrics": _storable(outcome.result.metrics),
                 "last_change_at": outcome.started_at if changed else row.last_change_at,
-                "down_since": _down_since(after.state, changed, outcome.started_at, row.down_since),
+                "down_since": down_since,
             }
         )
     if updates:  # one statement for the whole batch (executemany)
