@@ -83,12 +83,12 @@ def test_an_unknown_provider_is_refused_with_the_known_ones() -> None:
         parse_check({"name": "dep", "type": "external", "provider": "stripey"})
 
 
-def rdap(days: float | None) -> Handler:
+def rdap(days: float | None, date_format: str = "%Y-%m-%dT%H:%M:%SZ") -> Handler:
     def answer(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/domain/example.com"
         events = [{"eventAction": "registration", "eventDate": "2001-01-01T00:00:00Z"}]
         if days is not None:
-            date = (utcnow() + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            date = (utcnow() + timedelta(days=days)).strftime(date_format)
             events.append({"eventAction": "expiration", "eventDate": date})
         return httpx.Response(200, json={"ldhName": "example.com", "events": events})
 
@@ -110,8 +110,21 @@ async def test_rdap_with_plenty_of_time_left_is_up() -> None:
     assert result.metrics["days_left"] > 199
 
 
-async def test_an_expired_domain_is_down() -> None:
-    assert (await run(rdap(-2), type="rdap", domain="example.com")).status == "down"
+async def test_an_expired_domain_is_down_and_says_how_long_ago() -> None:
+    result = await run(rdap(-2.5), type="rdap", domain="example.com")
+    assert result.status == "down"
+    expired_on = f"{utcnow() - timedelta(days=2.5):%Y-%m-%d}"
+    assert result.message == f"example.com expired 2 days ago ({expired_on})"
+    [finding] = result.findings  # not domain.expiring, whose summary says "expires in"
+    assert (finding.kind, finding.data["expirydate"]) == ("domain.expired", expired_on)
+
+
+@pytest.mark.parametrize("date_format", ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"], ids=["no zone", "date"])
+async def test_an_rdap_date_without_a_zone_is_read_as_utc(date_format: str) -> None:
+    """A naive date used to crash the probe (TypeError: naive minus aware)."""
+    result = await run(rdap(10.5, date_format), type="rdap", domain="example.com")
+    assert result.status == "degraded"
+    assert result.message.startswith("example.com expires in 10 days (")
 
 
 async def test_an_rdap_answer_without_an_expiry_is_down_and_says_so() -> None:

@@ -12,8 +12,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, model_validator
 
-from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, Status
+from whmcs_monitor.checks.base import CheckBase, Finding, ProbeContext, Result, expiry_phrase
 from whmcs_monitor.checks.http import Fetched, HttpSettings, ProbeError, display_url, fetch
+from whmcs_monitor.lib.timeutil import as_utc
 
 PROVIDERS_FILE = Path(__file__).with_name("providers.yaml")
 Role = Literal["registrar", "gateway", "server", "service"]
@@ -71,14 +72,18 @@ class ExternalCheck(HttpSettings):
 
 
 def expiry_of(document: Any) -> datetime | None:
-    """The ``expiration`` event date of an RDAP domain answer (RFC 9083 section 4.5)."""
+    """The ``expiration`` event date of an RDAP domain answer (RFC 9083 section 4.5).
+
+    RFC 3339 requires a zone, but some registries send none (or a bare date): that is UTC.
+    """
     events = document.get("events") if isinstance(document, dict) else None
     for event in events or []:
         if isinstance(event, dict) and event.get("eventAction") == "expiration":
             try:
-                return datetime.fromisoformat(str(event.get("eventDate")).replace("Z", "+00:00"))
+                when = datetime.fromisoformat(str(event.get("eventDate")).replace("Z", "+00:00"))
             except ValueError:
                 return None
+            return as_utc(when)
     return None
 
 
@@ -119,14 +124,17 @@ class RdapCheck(CheckBase):
             return Result(
                 "up", f"{self.domain} expires {expires:%Y-%m-%d}", got.elapsed_ms, metrics
             )
+        message = f"{self.domain} {expiry_phrase(days_left)} ({expires:%Y-%m-%d})"
+        if days_left <= 0:
+            expired = {"domain": self.domain, "expirydate": f"{expires:%Y-%m-%d}"}
+            finding = Finding("domain.expired", f"{expires:%Y%m%d}", expired)
+            return Result("down", message, got.elapsed_ms, metrics, [finding])
         step = next(s for s in (*DOMAIN_STEPS, 10**6) if days_left < s)
         data = {
             "domain": self.domain,
-            "days_left": max(int(days_left), 0),
+            "days_left": int(days_left),
             "expirydate": f"{expires:%Y-%m-%d}",
             "days_threshold": step,
         }
         finding = Finding("domain.expiring", f"{expires:%Y%m%d}:{step}", data)
-        status: Status = "down" if days_left <= 0 else "degraded"
-        message = f"{self.domain} expires in {days_left:.0f} day(s) ({expires:%Y-%m-%d})"
-        return Result(status, message, got.elapsed_ms, metrics, [finding])
+        return Result("degraded", message, got.elapsed_ms, metrics, [finding])
