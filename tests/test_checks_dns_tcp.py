@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from checks_fixtures import (
 )
 from whmcs_monitor.checks.base import ProbeContext, Result
 from whmcs_monitor.checks.registry import parse_check
+from whmcs_monitor.checks.scheduler import Claim, run_probe
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store.db import Database
 
@@ -142,16 +144,32 @@ async def test_a_listening_port_is_up() -> None:
     assert result.latency_ms is not None
 
 
-async def test_a_refused_connection_is_down_with_the_reason() -> None:
-    result = await tcp(1)
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"], ids=["address", "name"])
+async def test_a_refused_connection_is_down_and_says_refused(host: str) -> None:
+    result = await tcp(1, host=host)
     assert result.status == "down"
-    assert result.message.startswith("cannot connect to 127.0.0.1:1")
+    assert result.message == (
+        f"cannot connect to {host}:1: connection refused"
+        " (nothing listens on the port, or a firewall rejects)"
+    )
 
 
-async def test_a_listener_that_never_accepts_times_out() -> None:
+async def test_a_name_that_does_not_resolve_says_so() -> None:
+    result = await tcp(80, host="no-such-host.invalid")
+    assert result.message.startswith("cannot connect to no-such-host.invalid:80: the name does")
+
+
+async def test_a_listener_that_never_accepts_times_out_with_its_own_message() -> None:
+    """The probe's own timeout equalled the scheduler's, which always fired first with a bare
+    "no result within the timeout"."""
     with listener_that_never_accepts() as port:
+        check = parse_check({"type": "tcp", "name": "t", "host": "127.0.0.1", "port": port})
+        check = check.model_copy(update={"timeout": timedelta(seconds=0.5)})
         start = time.monotonic()
-        result = await tcp(port, timeout=0.3)
+        now = utcnow()
+        result = await run_probe(check, Claim("t", now, {}, None), now, None)
     assert result.status == "down"
-    assert result.message == f"no connection to 127.0.0.1:{port} within 0.3s"
+    assert result.message == (
+        f"no connection to 127.0.0.1:{port} within 0.45s: timed out (filtered?)"
+    )
     assert time.monotonic() - start < 1.5
