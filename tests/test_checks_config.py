@@ -148,6 +148,30 @@ def test_checks_added_through_the_api_are_validated_stored_and_scheduled(
         assert "api-smtp" not in all_checks(settings, conn)
 
 
+def test_checks_added_through_the_api_take_the_config_defaults_too(
+    database_url: str, db: Database
+) -> None:
+    defaults = {"interval": "30s", "timeout": "4s", "down_after": 3}
+    settings = make_settings(database_url, checks={"defaults": defaults})
+    with db.write() as conn:
+        added = add_check(
+            conn, settings, {"name": "api-tcp", "type": "tcp", "host": "h", "port": 1}, actor="a"
+        )
+        add_check(
+            conn,
+            settings,
+            {"name": "own", "type": "tcp", "host": "h", "port": 1, "interval": "5m"},
+            actor="a",
+        )
+    with db.read() as conn:
+        found = all_checks(settings, conn)
+    stored, _origin = found["api-tcp"]
+    for check in (added, stored):
+        assert (check.interval.total_seconds(), check.timeout.total_seconds()) == (30, 4)
+        assert check.down_after == 3
+    assert found["own"][0].interval.total_seconds() == 300  # its own setting wins
+
+
 def test_a_bad_api_check_is_refused_with_the_field() -> None:
     from sqlalchemy import create_engine
 

@@ -63,6 +63,11 @@ class CheckDefaults(BaseModel):
     down_after: int | None = None
     up_after: int | None = None
 
+    def apply(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """``spec`` with the defaults it does not set itself (API checks: config probes get
+        theirs before validation, in :meth:`ChecksConfig._apply_defaults`)."""
+        return {**self.model_dump(exclude_none=True), **spec}
+
 
 class HeartbeatConfig(BaseModel):
     """A cron job (or backup script...) that pings ``/ping/<token>`` on a schedule."""

@@ -57,12 +57,14 @@ def with_site_api(check: CheckBase, settings: Settings) -> CheckBase:
     )
 
 
-def api_checks(conn: Connection) -> list[CheckBase]:
-    """Checks added through the API; a row that no longer validates is skipped, not fatal."""
+def api_checks(conn: Connection, settings: Settings) -> list[CheckBase]:
+    """Checks added through the API, with ``checks.defaults`` under what they set themselves
+    (applied when read, so a changed default reaches them as it does configured probes); a row
+    that no longer validates is skipped, not fatal."""
     found = []
     for row in conn.execute(sa.select(check_definitions.c.name, check_definitions.c.spec)):
         try:
-            found.append(parse_check(row.spec))
+            found.append(parse_check(settings.checks.defaults.apply(row.spec)))
         except ValidationError as exc:  # stored by an older version with other rules
             log.warning("API check %s no longer validates, skipped: %s", row.name, exc.errors()[0])
     return found
@@ -73,7 +75,7 @@ def all_checks(settings: Settings, conn: Connection) -> dict[str, tuple[CheckBas
     out: dict[str, tuple[CheckBase, Origin]] = {}
     if settings.checks.site_presets:
         out.update({c.name: (c, "preset") for c in _site_presets(settings)})
-    out.update({c.name: (c, "api") for c in api_checks(conn)})
+    out.update({c.name: (c, "api") for c in api_checks(conn, settings)})
     out.update({c.name: (c, "config") for c in settings.checks.probes})
     return {
         name: (with_site_api(check, settings), origin)
@@ -99,7 +101,7 @@ def add_check(
     hidden by a configured probe, with the two sharing one state row.
     """
     try:
-        check = parse_check(spec)
+        check = parse_check(settings.checks.defaults.apply(spec))
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InputError(format_error(first), field=".".join(map(str, first["loc"]))) from exc
