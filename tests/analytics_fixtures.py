@@ -398,6 +398,28 @@ def grant_analytics(whmcs: WhmcsDb) -> None:
             cur.execute(grant)
 
 
+def daily_takings(whmcs: WhmcsDb, days: range, amount: float = 100.0) -> None:
+    """A young shop: one Stripe payment of ``amount`` USD at 10:00 on each of ``days`` days ago."""
+    insert_rows(
+        whmcs.admin,
+        "tblaccounts",
+        [
+            dict(
+                userid=USD_CLIENT,
+                currency=0,
+                gateway="stripe",
+                date=at(NOW.date() - timedelta(days=n), 10),
+                amountin=amount,
+                fees=0,
+                amountout=0,
+                rate=1,
+                invoiceid=0,
+            )
+            for n in days
+        ],
+    )
+
+
 @dataclass
 class History:
     whmcs: WhmcsDb

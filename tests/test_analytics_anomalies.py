@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import analytics_fixtures
-from analytics_fixtures import NOW, History, config, insert_rows
+from analytics_fixtures import NOW, History, config, daily_takings, insert_rows
 from whmcs_monitor.analytics import detect
 from whmcs_monitor.analytics.kpis.common import PERIODS, Connection, Context
 from whmcs_monitor.analytics.refresh import FAMILIES, Scope, refresh_site
@@ -227,3 +227,25 @@ def test_a_failing_detector_is_logged_and_the_kpis_and_other_detectors_still_cou
         assert mrr == 240
     finally:
         db.dispose()
+
+
+def test_a_three_week_old_shop_with_no_revenue_today_is_reported(bare_history: History) -> None:
+    # 100.00 a day from Tuesday 3 November to yesterday: three past Tuesdays of history, and the
+    # five weeks before the first transaction are not Tuesdays without revenue.
+    daily_takings(bare_history.whmcs, range(1, 22))
+    [signal] = detect.revenue_today(bare_history.conn, Context(NOW, config()))
+    assert signal.data["message"] == (
+        "revenue so far today is 100% below a typical Tuesday at this hour"
+    )
+    assert signal.data["baseline"]["samples"] == [100, 100, 100]
+    assert "last 3 Tuesdays" in signal.data["baseline"]["description"]
+
+
+def test_a_two_week_old_shop_is_not_judged_and_the_refresh_says_so(bare_history: History) -> None:
+    daily_takings(bare_history.whmcs, range(1, 15))
+    detection = detect.detect(bare_history.conn, Context(NOW, config()), detect.FAST_DETECTORS)
+    assert detection.signals == []
+    assert detection.notes == [
+        "revenue_today: not enough data: revenue so far today is not compared until 3 past "
+        "Tuesdays have revenue history; the site has 2 since its first transaction on 2026-11-10"
+    ]

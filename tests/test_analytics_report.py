@@ -11,12 +11,13 @@ import yaml
 from click.testing import CliRunner
 
 import analytics_fixtures
-from analytics_fixtures import NOW, History, config
+from analytics_fixtures import NOW, History, config, daily_takings
 from support import SITE_SECRET
 from whmcs_monitor.analytics import report
 from whmcs_monitor.cli import main
 
-shared_history = analytics_fixtures.shared_history  # the fixture, under its own name
+shared_history = analytics_fixtures.shared_history  # the fixtures, under their own names
+bare_history = analytics_fixtures.bare_history
 
 
 def kpi(doc: dict[str, Any], family: str, metric: str, **labels: str) -> float:
@@ -99,6 +100,45 @@ def test_html_escapes_text_that_comes_from_whmcs(week: dict[str, Any]) -> None:
     page = report.to_html(hostile)
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;: 1" in page
+
+
+def young_shop_report(history: History, days: range) -> dict[str, Any]:
+    daily_takings(history.whmcs, days)
+    return report.build(
+        history.conn, site="main", period="month", config=config(), now=NOW, to_date=True
+    )
+
+
+def test_a_young_shop_is_projected_from_its_first_transaction_on(bare_history: History) -> None:
+    # 100.00 a day at 10:00 since Tuesday 3 November: 21 days before today, three Tuesdays.
+    doc = young_shop_report(bare_history, range(22))
+    month = doc["forecast"]["month_end_revenue"]
+    # Still to come: 8.5 h of today and 25-30 November, each at its weekday median of 100.00
+    # (the weeks before the first transaction are not zeros).
+    assert month["projected_total"] == pytest.approx(2200 + 100 * 8.5 / 24 + 600, abs=0.01)
+    assert (month["history_days"], month["insufficient_history"]) == (21, False)
+    assert doc["not_judged"] == []
+
+
+def test_too_young_a_shop_says_not_enough_data_instead_of_projecting_or_judging(
+    bare_history: History,
+) -> None:
+    # Open since Sunday 15 November: one past Tuesday and 9 days of history.
+    doc = young_shop_report(bare_history, range(10))
+    month = doc["forecast"]["month_end_revenue"]
+    assert (month["projected_total"], month["insufficient_history"]) == (None, True)
+    md = report.to_markdown(doc)
+    assert (
+        "- Month-end revenue projection: not enough history yet (9 day(s) of revenue before "
+        "today, 14 needed; 1,000.00 so far, 6 day(s) left)."
+    ) in md
+    not_judged = (
+        "Not judged: revenue_today: not enough data: revenue so far today is not compared until "
+        "3 past Tuesdays have revenue history; the site has 1 since its first transaction on "
+        "2026-11-15"
+    )
+    assert f"## Anomalies\n\n- None.\n- {not_judged}\n" in md
+    assert f"<li>{not_judged}</li>" in report.to_html(doc)
 
 
 def write_config(tmp_path: Path, history: History | None) -> Path:
@@ -210,6 +250,21 @@ def test_analytics_refresh_records_kpis_and_prints_json(
     doc = json.loads(result.stdout)
     mrr = [k["value"] for k in doc["kpis"] if k["metric"] == "business_mrr_base"]
     assert mrr == [240]
+
+
+def test_analytics_refresh_says_what_it_cannot_judge_yet(
+    bare_history: History, tmp_path: Path
+) -> None:
+    daily_takings(bare_history.whmcs, range(10))
+    path = write_config(tmp_path, bare_history)
+    result = CliRunner().invoke(main, ["--config", str(path), "analytics", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "Not judged: revenue_today: not enough data: revenue so far today is not compared" in (
+        " ".join(result.stdout.split())
+    )
+    result = CliRunner().invoke(main, ["--config", str(path), "analytics", "refresh", "--json"])
+    [note] = json.loads(result.stdout)["not_judged"]
+    assert note.startswith("revenue_today: not enough data: ")
 
 
 def test_the_docs_page_lists_every_kpi_with_the_sql_that_runs() -> None:

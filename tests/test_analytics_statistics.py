@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -105,6 +105,14 @@ def test_month_end_revenue_fills_each_remaining_day_with_its_weekday_median() ->
     # Rest of today 50; 8-31 Oct: 24 days with 7 weekend days = 17 x 100 + 7 x 40.
     assert projection.projected_rest == 50 + 1700 + 280
     assert projection.days_left == 24
+
+
+def test_month_end_revenue_is_not_projected_from_less_than_two_of_each_weekday() -> None:
+    # A shop open since Sunday 15 November: 9 days before today, so one Monday and Sunday only.
+    daily = {date(2026, 11, 15) + timedelta(days=n): 100.0 for n in range(10)}
+    projection = month_end_revenue(daily, date(2026, 11, 24), fraction_of_today_elapsed=0.5)
+    assert (projection.month_to_date, projection.projected_total) == (1000, None)
+    assert (projection.history_days, projection.days_left) == (9, 6)
 
 
 def test_days_until_full_is_none_when_a_server_does_not_grow() -> None:

@@ -326,7 +326,13 @@ def markdown() -> str:
         "`analytics.baseline_weeks` weeks (robust to one odd week: median and MAD); each event",
         "carries the samples, median and MAD it was judged against, and nothing is raised below the",
         "minimum volume (`revenue_min_baseline`, `failed_payment_min_attempts`,",
-        "`conversion_min_orders`, `churn_min_baseline`).",
+        "`conversion_min_orders`, `churn_min_baseline`). A usual level of zero is not judged.",
+        "",
+        "Revenue baselines and the month-end forecast start at the site's first transaction: days",
+        "before it are unknown, not days without revenue. Until three past weeks (or",
+        "`baseline_weeks`, if fewer) have history, and two of each weekday for the forecast,",
+        '`analytics refresh` and the report say "not enough data" instead of judging; a detector',
+        "that fails is logged and named the same way, and the KPIs are recorded regardless.",
         "",
     ]
     for family, (module, kpis) in FAMILIES.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from whmcs_monitor.analytics.anomaly import LevelRule, RateRule, level_anomaly, rate_anomaly
@@ -49,15 +49,53 @@ def _money(value: float) -> str:
     return f"{value:,.2f}"
 
 
+# A median and MAD of fewer past weeks than this (or than baseline_weeks) judge nothing.
+MIN_BASELINE_WEEKS = 3
+
+
+def revenue_baseline_days(conn: Connection, ctx: Context) -> list[date]:
+    """The same weekday in each of the last ``baseline_weeks`` weeks, from the day of the first
+    transaction on: a week before the shop took any money is not a week without revenue.
+
+    Raises :class:`NotEnoughData` when fewer than ``MIN_BASELINE_WEEKS`` of them are left.
+    """
+    first = revenue.first_day(conn, ctx)
+    weeks = ctx.config.baseline_weeks
+    days = [
+        d.date()
+        for d in same_slot_past_weeks(ctx.now, weeks)
+        if first is not None and d.date() >= first
+    ]
+    needed = min(MIN_BASELINE_WEEKS, weeks)
+    if len(days) < needed:
+        since = f"since its first transaction on {first}" if first else "(no transaction yet)"
+        raise NotEnoughData(
+            f"revenue so far today is not compared until {needed} past "
+            f"{WEEKDAYS[ctx.now.weekday()]}s have revenue history; the site has {len(days)} "
+            f"{since}"
+        )
+    return days
+
+
+def not_judged_now(conn: Connection, ctx: Context) -> list[str]:
+    """What the detectors cannot judge yet for lack of history, for a report to say so."""
+    try:
+        revenue_baseline_days(conn, ctx)
+    except NotEnoughData as exc:
+        return [_note(revenue_today, exc)]
+    return []
+
+
 def revenue_today(conn: Connection, ctx: Context) -> Iterator[Signal]:
     """Net revenue from midnight until now, against the same weekdays up to the same time."""
-    now, weeks = ctx.now, ctx.config.baseline_weeks
-    days = [d.date() for d in same_slot_past_weeks(now, weeks)]
+    now = ctx.now
+    days = revenue_baseline_days(conn, ctx)
     values = revenue.so_far_on(conn, [now.date(), *days], now.time())
     until = now.strftime("%H:%M")
     baseline = robust(
         [values[d] for d in days],
-        f"net revenue from midnight to {until} on each of the last {weeks} {WEEKDAYS[now.weekday()]}s",
+        f"net revenue from midnight to {until} on each of the last {len(days)} "
+        f"{WEEKDAYS[now.weekday()]}s",
     )
     rule = LevelRule(
         min_baseline=ctx.config.revenue_min_baseline, min_relative=ctx.config.revenue_min_relative
@@ -317,12 +355,16 @@ def detect(conn: Connection, ctx: Context, detectors: Sequence[Detector] = DETEC
     signals: list[Signal] = []
     notes: list[str] = []
     for detector in detectors:
-        name = detector.__name__
         try:
             signals += list(detector(conn, ctx))
-        except NotEnoughData as exc:
-            notes.append(f"{name}: not enough data: {exc}")
         except Exception as exc:
-            log.exception("analytics detector %s failed", name)
-            notes.append(f"{name}: failed ({type(exc).__name__}: {exc}); see the service log")
+            if not isinstance(exc, NotEnoughData):
+                log.exception("analytics detector %s failed", detector.__name__)
+            notes.append(_note(detector, exc))
     return Detection(signals, notes)
+
+
+def _note(detector: Detector, exc: Exception) -> str:
+    if isinstance(exc, NotEnoughData):
+        return f"{detector.__name__}: not enough data: {exc}"
+    return f"{detector.__name__}: failed ({type(exc).__name__}: {exc}); see the service log"

@@ -35,14 +35,22 @@ def linear_trend(points: Sequence[tuple[float, float]]) -> Trend | None:
     return Trend(slope, mean_y - slope * mean_x, n)
 
 
+# Two of each weekday (the median of a single day is just that day): two weeks of history.
+MIN_SAMPLES_PER_WEEKDAY = 2
+MIN_HISTORY_DAYS = 7 * MIN_SAMPLES_PER_WEEKDAY
+
+
 @dataclass(frozen=True, slots=True)
 class MonthProjection:
     month_to_date: float
-    projected_rest: float
+    projected_rest: float | None  # None: too little history to project
     days_left: int
+    history_days: int
 
     @property
-    def projected_total(self) -> float:
+    def projected_total(self) -> float | None:
+        if self.projected_rest is None:
+            return None
         return self.month_to_date + self.projected_rest
 
 
@@ -51,23 +59,27 @@ def month_end_revenue(
 ) -> MonthProjection:
     """Revenue so far this month plus, for each day left, the median of that weekday's past days.
 
-    ``daily`` holds net revenue per day (today's partial value included). The rest of today is
-    projected as its weekday median times the fraction of the day still to come.
+    ``daily`` holds net revenue per day (today's partial value included) from the first day with
+    history: days before a shop's first transaction are unknown, not days without revenue, and
+    zeros for them would drag every median down. The rest of today is projected as its weekday
+    median times the fraction of the day still to come. Nothing is projected while a weekday has
+    fewer than ``MIN_SAMPLES_PER_WEEKDAY`` past days.
     """
     month_start = today.replace(day=1)
     so_far = sum(v for d, v in daily.items() if month_start <= d <= today)
     history = [(d, v) for d, v in daily.items() if d < today]
-    by_weekday = {
-        wd: statistics.median([v for d, v in history if d.weekday() == wd] or [0.0])
-        for wd in range(7)
-    }
     last_day = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    days_left = (last_day - today).days
+    samples = {wd: [v for d, v in history if d.weekday() == wd] for wd in range(7)}
+    if min(len(values) for values in samples.values()) < MIN_SAMPLES_PER_WEEKDAY:
+        return MonthProjection(so_far, None, days_left, len(history))
+    by_weekday = {wd: statistics.median(values) for wd, values in samples.items()}
     rest = by_weekday[today.weekday()] * max(0.0, 1.0 - fraction_of_today_elapsed)
     day = today + timedelta(days=1)
     while day <= last_day:
         rest += by_weekday[day.weekday()]
         day += timedelta(days=1)
-    return MonthProjection(so_far, rest, (last_day - today).days)
+    return MonthProjection(so_far, rest, days_left, len(history))
 
 
 def days_until_full(accounts: int, capacity: int, net_growth_per_day: float) -> float | None:

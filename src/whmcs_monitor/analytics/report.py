@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from whmcs_monitor.analytics.config import AnalyticsConfig
 from whmcs_monitor.analytics.definitions import BY_NAME, FAMILIES, FAMILY_OF
-from whmcs_monitor.analytics.forecast import linear_trend, month_end_revenue
+from whmcs_monitor.analytics.detect import not_judged_now
+from whmcs_monitor.analytics.forecast import MIN_HISTORY_DAYS, linear_trend, month_end_revenue
 from whmcs_monitor.analytics.kpis import capacity, recurring, revenue
 from whmcs_monitor.analytics.kpis.common import Connection, Context, Measure
 from whmcs_monitor.analytics.refresh import collect
@@ -103,18 +104,30 @@ def _mrr_trend(conn: Connection, ctx: Context, mrr_now: float) -> dict[str, Any]
     }
 
 
-def _forecast(conn: Connection, ctx: Context, mrr_now: float) -> dict[str, Any]:
+def _month_end(conn: Connection, ctx: Context) -> dict[str, Any]:
+    """The month-end projection from the last weeks, or from the first transaction if later."""
     today = ctx.now.date()
-    daily = revenue.daily_net(conn, today - timedelta(weeks=TREND_WEEKS), today)
+    first = revenue.first_day(conn, ctx) or today
+    daily = revenue.daily_net(conn, max(first, today - timedelta(weeks=TREND_WEEKS)), today)
     elapsed = (ctx.now - datetime.combine(today, datetime.min.time())).total_seconds() / 86400
     projection = month_end_revenue(daily, today, fraction_of_today_elapsed=elapsed)
+    total = projection.projected_total
     return {
-        "month_end_revenue": {
-            "month_to_date": round(projection.month_to_date, 2),
-            "projected_total": round(projection.projected_total, 2),
-            "days_left": projection.days_left,
-            "method": f"each remaining day at the median of its weekday over {TREND_WEEKS} weeks",
-        },
+        "month_to_date": round(projection.month_to_date, 2),
+        "projected_total": None if total is None else round(total, 2),
+        "days_left": projection.days_left,
+        "history_days": projection.history_days,
+        "insufficient_history": total is None,
+        "method": (
+            f"each remaining day at the median of its weekday over {TREND_WEEKS} weeks, from the "
+            f"first transaction on; at least {MIN_HISTORY_DAYS} days of history"
+        ),
+    }
+
+
+def _forecast(conn: Connection, ctx: Context, mrr_now: float) -> dict[str, Any]:
+    return {
+        "month_end_revenue": _month_end(conn, ctx),
         "mrr_trend": _mrr_trend(conn, ctx, mrr_now),
         "capacity": [
             {
@@ -165,6 +178,8 @@ def build(
             {"occurred_at": a["occurred_at"], "kind": a["kind"], "summary": a["summary"]}
             for a in anomalies
         ],
+        # Detectors that cannot judge as of ``now``: "no anomalies" would otherwise read as "fine".
+        "not_judged": not_judged_now(conn, ctx),
     }
 
 
@@ -190,11 +205,9 @@ def _title(doc: dict[str, Any]) -> str:
 
 
 def _forecast_lines(doc: dict[str, Any]) -> list[str]:
-    month = doc["forecast"]["month_end_revenue"]
     trend = doc["forecast"]["mrr_trend"]
     lines = [
-        f"Month-end revenue projection: {month['projected_total']:,.2f} "
-        f"({month['month_to_date']:,.2f} so far, {month['days_left']} day(s) left).",
+        _month_end_line(doc["forecast"]["month_end_revenue"]),
         f"MRR {trend['mrr']:,.2f}, trend {trend['change_per_month']:+,.2f} per month.",
     ]
     for s in doc["forecast"]["capacity"]:
@@ -207,6 +220,21 @@ def _forecast_lines(doc: dict[str, Any]) -> list[str]:
             f"Server {s['server']}: {s['accounts']} of {s['maxaccounts']} accounts, {full}."
         )
     return lines
+
+
+def _month_end_line(month: dict[str, Any]) -> str:
+    so_far = f"{month['month_to_date']:,.2f} so far, {month['days_left']} day(s) left"
+    if month["projected_total"] is None:
+        return (
+            f"Month-end revenue projection: not enough history yet ({month['history_days']} "
+            f"day(s) of revenue before today, {MIN_HISTORY_DAYS} needed; {so_far})."
+        )
+    return f"Month-end revenue projection: {month['projected_total']:,.2f} ({so_far})."
+
+
+def _anomaly_lines(doc: dict[str, Any]) -> list[str]:
+    found = [f"{a['occurred_at']} {a['summary']}" for a in doc["anomalies"]] or ["None."]
+    return found + [f"Not judged: {note}" for note in doc["not_judged"]]
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
@@ -231,8 +259,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
             ],
             "",
         ]
-    out += ["## Anomalies", ""]
-    out += [f"- {a['occurred_at']} {a['summary']}" for a in doc["anomalies"]] or ["None."]
+    out += ["## Anomalies", "", *[f"- {line}" for line in _anomaly_lines(doc)]]
     return "\n".join(out) + "\n"
 
 
@@ -268,8 +295,6 @@ def to_html(doc: dict[str, Any]) -> str:
         ]
         parts.append("</ul>")
     parts.append("<h2>Anomalies</h2><ul>")
-    parts += [f"<li>{e(a['occurred_at'])} {e(a['summary'])}</li>" for a in doc["anomalies"]] or [
-        "<li>None.</li>"
-    ]
+    parts += [f"<li>{e(line)}</li>" for line in _anomaly_lines(doc)]
     parts.append("</ul></body></html>")
     return "\n".join(parts) + "\n"

@@ -16,6 +16,7 @@ from whmcs_monitor.analytics.kpis.common import (
     Context,
     Measure,
     fetch,
+    moment,
     num,
 )
 
@@ -53,6 +54,10 @@ GROUP BY DATE(a.date)
 """
 _RANGE = "(a.date >= %s AND a.date < %s)"
 
+# The first transaction: revenue history starts on its day (zero and NULL dates are skipped).
+FIRST_SQL = "SELECT MIN(a.date) AS first FROM tblaccounts a WHERE a.date >= %s"
+EARLIEST = datetime(1970, 1, 1)  # an earlier date is WHMCS's zero date or garbage
+
 
 def measure(conn: Connection, ctx: Context) -> list[Measure]:
     out: list[Measure] = []
@@ -75,6 +80,16 @@ def measure(conn: Connection, ctx: Context) -> list[Measure]:
             total += num(row["net_base"])
         out.append(Measure("business_revenue_net_base", round(total, 2), {"period": period}))
     return out
+
+
+def first_day(conn: Connection, ctx: Context) -> date | None:
+    """The day of the site's first transaction (``None`` before it has one): days before it are
+    not days without revenue and must not count in a baseline or forecast as zeros."""
+    if "revenue.first_day" not in ctx.memo:
+        found = moment(fetch(conn, FIRST_SQL, (EARLIEST,))[0]["first"])
+        ctx.memo["revenue.first_day"] = found.date() if found else None
+    first: date | None = ctx.memo["revenue.first_day"]
+    return first
 
 
 def daily_net(conn: Connection, first: date, last: date) -> dict[date, float]:
