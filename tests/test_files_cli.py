@@ -101,7 +101,7 @@ def test_privacy_erase_asks_first_and_export_is_one_json_document(tmp_path: Path
     declined = cli(config, "privacy", "erase", "42", input="n\n")
     assert declined.exit_code == 1
     erased = cli(config, "privacy", "erase", "42", "--yes")
-    assert "Erased 0 event(s) about client #42" in erased.stdout
+    assert "Erased 0 event(s), 0 alert(s) and 0 notification(s) about client #42" in erased.stdout
     exported = json.loads(cli(config, "privacy", "export", "42").stdout)
     assert (exported["client_id"], exported["events"]) == (42, [])
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from alerting_fixtures import engine_with_rules, hook_receiver, store_events, stored_text
 from files_fixtures import files_settings, open_db
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.config import Settings
@@ -95,7 +96,7 @@ def test_after_privacy_erase_export_finds_nothing_and_the_audit_chain_still_veri
     add_client_event(cdb, 42, days_ago=1)
     add_client_event(cdb, 7)
     assert len(compliance.export_client(cdb, 42)["events"]) == 2
-    assert compliance.erase_client(cdb, 42, actor="alice") == 2
+    assert compliance.erase_client(cdb, 42, actor="alice").events == 2
     assert compliance.export_client(cdb, 42)["events"] == []
     assert len(compliance.export_client(cdb, 7)["events"]) == 1
     with cdb.read() as conn:
@@ -129,3 +130,74 @@ def test_purge_shorter_than_pseudonymize_is_a_config_error(tmp_path: Path) -> No
         files_settings(
             "sqlite://", tmp_path, privacy={"pseudonymize_after": "90d", "purge_after": "30d"}
         )
+
+
+CLIENT_RULES = """
+rules:
+  - name: client-changes
+    match: {kinds: [client.edited]}
+    group_by: [subjects.client, payload.email]
+    severity: warning
+"""
+
+
+def test_privacy_erase_also_erases_what_alerts_and_notifications_copied_from_the_events(
+    database_url: str, cdb: Database, tmp_path: Path
+) -> None:
+    route = {"receiver": "ops", "group_by": ["rule", "email"], "group_wait": "0s"}
+    engine = engine_with_rules(
+        database_url,
+        cdb,
+        tmp_path / "rules.yaml",
+        CLIENT_RULES,
+        receivers=[hook_receiver()],
+        route=route,
+    )
+    now = datetime.now(UTC)
+    store_events(
+        cdb,
+        ("client.edited", {"userid": 42, "email": SEEDED_EMAIL, "firstname": "Jane"}, now),
+        ("client.edited", {"userid": 7, "email": "keep-7@example.test"}, now),
+    )
+    engine.step(now=now)
+    engine.step(now=now + timedelta(seconds=30))
+    before = compliance.export_client(cdb, 42)
+    assert [a["summary"] for a in before["alerts"]] == [
+        f"Client #42 profile edited ({SEEDED_EMAIL})"
+    ]
+    assert before["alerts"][0]["history"][0]["detail"] == before["alerts"][0]["summary"]
+    assert len(before["notifications"]) == 1
+    assert SEEDED_EMAIL in json.dumps(before["notifications"][0]["payload"])
+
+    erased = compliance.erase_client(cdb, 42, actor="alice")
+
+    assert (erased.events, erased.alerts, erased.notifications) == (1, 1, 1)
+    after = compliance.export_client(cdb, 42)
+    assert (after["events"], after["alerts"], after["notifications"]) == ([], [], [])
+    stored = stored_text(cdb)
+    assert SEEDED_EMAIL not in stored and "Jane" not in stored
+    assert "keep-7@example.test" in stored  # another client's alert is untouched
+    assert len(compliance.export_client(cdb, 7)["alerts"]) == 1
+    with cdb.read() as conn:
+        assert audit.verify(conn).ok
+
+
+def test_retention_clears_personal_labels_and_the_fingerprint_made_from_them(
+    cdb: Database, csettings: Settings
+) -> None:
+    old = NOW - timedelta(days=45)
+    store_events(
+        cdb,
+        ("security.client_login_failed", {"userid": 42, "ip": "203.0.113.9"}, old),
+        ("activity.logged", {"userid": 42, "description": "x", "ipaddress": "198.51.100.7"}, old),
+    )
+    with cdb.read() as conn:
+        fingerprints = {r[0] for r in conn.exec_driver_sql("SELECT fingerprint FROM events")}
+    assert compliance.apply_retention(cdb, csettings, now=NOW) == (2, 0)
+    with cdb.read() as conn:
+        rows = query_events(conn, EventFilter(limit=10))
+        stored = str(conn.exec_driver_sql("SELECT * FROM events").all())
+        assert audit.verify(conn).ok
+    assert [r["labels"] for r in rows] == [{}, {}]
+    assert "203.0.113.9" not in stored and "198.51.100.7" not in stored
+    assert not fingerprints & {r["fingerprint"] for r in rows}

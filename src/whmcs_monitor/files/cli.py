@@ -225,7 +225,7 @@ def privacy_group() -> None:
 @pass_ctx
 @friendly_errors
 def privacy_export_cmd(ctx: Context, client_id: int) -> None:
-    """Print every stored event about CLIENT_ID as one JSON document."""
+    """Print every stored event, alert and notification about CLIENT_ID as one JSON document."""
     with ctx.database() as (_, db):
         emit_json(compliance.export_client(db, client_id))
 
@@ -236,12 +236,16 @@ def privacy_export_cmd(ctx: Context, client_id: int) -> None:
 @pass_ctx
 @friendly_errors
 def privacy_erase_cmd(ctx: Context, client_id: int, yes: bool) -> None:
-    """Delete every stored event about CLIENT_ID; a tombstone goes to the audit trail."""
+    """Delete every stored event about CLIENT_ID and erase what alerts and notifications repeat
+    of them; a tombstone goes to the audit trail."""
     if not yes:
         click.confirm(f"Erase everything the monitor holds about client #{client_id}?", abort=True)
     with ctx.database() as (_, db):
-        count = compliance.erase_client(db, client_id, actor="cli")
-    out.print(f"Erased {count} event(s) about client #{client_id}; recorded in the audit trail.")
+        done = compliance.erase_client(db, client_id, actor="cli")
+    out.print(
+        f"Erased {done.events} event(s), {done.alerts} alert(s) and {done.notifications} "
+        f"notification(s) about client #{client_id}; recorded in the audit trail."
+    )
 
 
 @click.command("export")
