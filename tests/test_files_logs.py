@@ -224,3 +224,34 @@ def test_slow_queries_in_the_mysql_slow_log_become_metric_samples(
     database.dispose()
     assert events == []  # slow queries are not fatal errors
     assert (count, slowest) == (2.0, 12.25)
+
+
+def test_an_unreadable_log_is_warned_about_once_and_the_other_logs_are_still_followed(
+    database_url: str, tmp_path: Path, logs_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = logs_dir / "error.log"
+    blocked.mkdir()  # as unreadable as a root:adm 0640 log is to an unprivileged monitor
+    php = logs_dir / "php_errors.log"
+    settings = files_settings(
+        database_url,
+        tmp_path,
+        logs={"sources": [{"path": str(blocked), "kind": "webserver"}, {"path": str(php)}]},
+    )
+    database = open_db(settings)
+    poll_all(database, settings, T0)
+    append(php, FATAL.format(s=5, n=1, line=42))
+    with caplog.at_level("WARNING", logger="whmcs_monitor.files.logs"):
+        events = poll_all(database, settings, T0 + timedelta(seconds=10))
+        append(php, FATAL.format(s=6, n=2, line=43))
+        later = poll_all(database, settings, T0 + timedelta(seconds=20))
+    blocked.rmdir()
+    blocked.write_text("")
+    poll_all(database, settings, T0 + timedelta(seconds=30))
+    append(blocked, PDO)
+    recovered = poll_all(database, settings, T0 + timedelta(seconds=40))
+    database.dispose()
+    assert [e.payload["line"] for e in events + later] == [42, 43]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert f"cannot read log {blocked}: it is not a regular file" in warnings[0]
+    assert [e.payload["error_type"] for e in recovered] == ["Database error"]

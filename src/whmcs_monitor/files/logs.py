@@ -8,8 +8,11 @@ found) and truncation by a size below the offset; both restart at the top of the
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,10 +29,15 @@ from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store import metrics as metric_store
 from whmcs_monitor.store.db import Database
 
+log = logging.getLogger(__name__)
 EWMA_WEIGHT = 0.2
 MIN_SAMPLES = 5  # polls before a growth rate is compared with the baseline
 MAX_FINGERPRINTS = 500
 _QUERY_TIME = re.compile(r"^# Query_time: ([0-9.]+)")
+
+
+class LogUnreadable(Exception):
+    """The log exists but cannot be read (permissions, not a regular file)."""
 
 
 @dataclass
@@ -77,9 +85,12 @@ def _rotated_copy(path: Path, inode: int) -> Path | None:
 def read_new(path: Path, saved: dict[str, Any], limit: int) -> tuple[ReadResult, dict[str, Any]]:
     """The lines appended since ``saved`` (the follower state); returns them and the new state."""
     st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):  # a directory, or a FIFO that open() would block on
+        raise OSError(errno.EINVAL, "it is not a regular file")
     result = ReadResult()
     if "ino" not in saved:  # first sight: follow from the end, never alert on history
-        return result, {"ino": st.st_ino, "offset": st.st_size}
+        _, end = _read_lines(path, st.st_size, limit)  # opens it: unreadable shows at once
+        return result, {"ino": st.st_ino, "offset": end}
     offset = int(saved["offset"])
     if st.st_ino != saved["ino"]:
         result.rotation = "rotated"
@@ -123,8 +134,10 @@ class LogFollower:
         except FileNotFoundError:
             return PollResult([], saved, {})  # between a rotation's rename and the new file
         except OSError as exc:
-            raise OSError(f"cannot read log {path}: {exc.strerror}") from exc
+            raise LogUnreadable(f"cannot read log {path}: {exc.strerror or exc}") from exc
         new_state = {**saved, **position, "size": size}
+        if new_state.pop("unreadable", None):
+            log.info("log %s is readable again; following it from where it was", path)
         events: list[Event] = []
         gauges = {"files.log_size_bytes": float(size)}
         if self.source.kind == "mysql_slow":
@@ -270,7 +283,11 @@ def poll_all(db: Database, settings: Settings, now: datetime | None = None) -> l
         key = f"log:{source.path}"
         with db.read() as conn:
             saved = state_store.load(conn, site, key)
-        polled = LogFollower(source, config, emitter).poll(saved, moment)
+        try:
+            polled = LogFollower(source, config, emitter).poll(saved, moment)
+        except LogUnreadable as exc:
+            _note_unreadable(db, site, key, saved, str(exc))
+            continue  # one unreadable log must not stop the others
         samples = [
             metric_store.Sample(name, value, {"log": source.label}, site, moment)
             for name, value in polled.gauges.items()
@@ -281,3 +298,16 @@ def poll_all(db: Database, settings: Settings, now: datetime | None = None) -> l
             metric_store.record(conn, samples)
         produced.extend(polled.events)
     return produced
+
+
+def _note_unreadable(db: Database, site: str, key: str, saved: dict[str, Any], reason: str) -> None:
+    """Warn once per reason, not every poll; the catalog has no event kind for this."""
+    if saved.get("unreadable") == reason:
+        return
+    log.warning(
+        "%s; the other logs are still followed. Give the monitor's user read access "
+        "(e.g. add it to the group that owns the log, such as adm) or fix files.logs.sources",
+        reason,
+    )
+    with db.write() as conn:
+        state_store.save(conn, site, key, {**saved, "unreadable": reason})
