@@ -36,10 +36,10 @@ def fire_alert(db: Database, summary: str) -> int:
     fingerprint = uuid.uuid4().hex
     firing = state.Firing(
         fp=fingerprint,
-        rule="test-only-rule",
+        rule="domain-registration-failed",
         site="main",
         severity="error",
-        labels={"rule": "test-only-rule", "gateway": "stripe"},
+        labels={"rule": "domain-registration-failed", "gateway": "stripe"},
         summary=summary,
         details={},
         at=utcnow(),
