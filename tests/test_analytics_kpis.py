@@ -267,7 +267,35 @@ def test_a_closed_window_leaves_dates_of_its_end_day_to_the_next_window(
     ]
 
 
-history = analytics_fixtures.history  # the fixture, under its own name
+RATES = {
+    "business_order_paid_rate",
+    "business_order_conversion_rate",
+    "business_order_fraud_rate",
+    "business_refund_rate",
+    "business_refund_amount_rate",
+    "business_service_churn_rate",
+    "business_client_churn_rate",
+}
+
+
+def test_a_rate_over_an_empty_period_is_left_out_not_recorded_as_zero(
+    shared_history: History, bare_history: History
+) -> None:
+    # At 05:00 no order or payment has come in today (the first are at 08:00 and 09:00).
+    early = Context(NOW.replace(hour=5), config())
+    got = orders.measure(shared_history.conn, early) + payments.measure(shared_history.conn, early)
+    assert value(got, "business_orders_placed", period="day") == 0
+    assert not RATES & {m.name for m in got if m.labels["period"] == "day"}
+    # Monday's 10 orders, 8 of them Active.
+    assert value(got, "business_order_conversion_rate", period="week") == 0.8
+    # A site with nothing live has no churn rate either.
+    empty = collect(bare_history.conn, ctx())
+    assert not RATES & {m.name for m in empty}
+    assert value(empty, "business_orders_placed", period="month") == 0
+
+
+history = analytics_fixtures.history  # the fixtures, under their own names
+bare_history = analytics_fixtures.bare_history
 
 
 def test_odd_rows_with_zero_dates_and_unknown_values_are_read_without_failing(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from whmcs_monitor.analytics.forecast import days_until_full
-from whmcs_monitor.analytics.kpis.common import Connection, Context, Measure, fetch, num, ratio
+from whmcs_monitor.analytics.kpis.common import Connection, Context, Measure, fetch, num
 
 SERVERS_SQL = """
 SELECT s.id AS id, s.name AS name, s.maxaccounts AS capacity,
@@ -32,7 +32,7 @@ class ServerCapacity:
     server_id: int
     name: str
     accounts: int
-    capacity: int
+    capacity: int  # at least 1: servers without a limit are skipped
     growth_per_day: float
 
     @property
@@ -69,7 +69,7 @@ def measure(conn: Connection, ctx: Context) -> list[Measure]:
         out += [
             Measure("business_server_accounts", s.accounts, labels),
             Measure("business_server_capacity", s.capacity, labels),
-            Measure("business_server_utilization", ratio(s.accounts, s.capacity), labels),
+            Measure("business_server_utilization", s.accounts / s.capacity, labels),
             Measure("business_server_growth_per_day", round(s.growth_per_day, 4), labels),
         ]
         if s.days_until_full is not None:

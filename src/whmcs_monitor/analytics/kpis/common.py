@@ -123,8 +123,15 @@ def date_bounds(start: datetime, end: datetime) -> tuple[date, date]:
     return start.date(), after
 
 
-def ratio(part: float, whole: float) -> float:
-    return part / whole if whole else 0.0
+def ratio(part: float, whole: float) -> float | None:
+    """``part / whole``, or ``None`` over an empty whole: no orders is not a 0% conversion rate."""
+    return part / whole if whole else None
+
+
+def ratio_measures(ratios: Mapping[str, float | None], labels: Mapping[str, str]) -> list[Measure]:
+    """The defined ratios as measures. One over an empty period is left out, not stored as 0: a
+    threshold on it would fire every quiet night, and a report would show a collapse."""
+    return [Measure(name, value, labels) for name, value in ratios.items() if value is not None]
 
 
 def first_id_since(conn: Connection, table: str, since: datetime, *, missing: int = 0) -> int:

@@ -18,6 +18,7 @@ from whmcs_monitor.analytics.kpis.common import (
     fetch,
     num,
     ratio,
+    ratio_measures,
 )
 from whmcs_monitor.lib.durations import parse_duration
 
@@ -66,9 +67,12 @@ def measure(conn: Connection, ctx: Context) -> list[Measure]:
         c = counts(conn, start, end, abandon_before)
         labels = {"period": period}
         out += [Measure(f"business_orders_{key}", value, labels) for key, value in c.items()]
-        out += [
-            Measure("business_order_paid_rate", ratio(c["paid"], c["placed"]), labels),
-            Measure("business_order_conversion_rate", ratio(c["active"], c["placed"]), labels),
-            Measure("business_order_fraud_rate", ratio(c["fraud"], c["placed"]), labels),
-        ]
+        out += ratio_measures(
+            {
+                "business_order_paid_rate": ratio(c["paid"], c["placed"]),
+                "business_order_conversion_rate": ratio(c["active"], c["placed"]),
+                "business_order_fraud_rate": ratio(c["fraud"], c["placed"]),
+            },
+            labels,
+        )
     return out

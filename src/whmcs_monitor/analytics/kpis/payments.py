@@ -19,6 +19,7 @@ from whmcs_monitor.analytics.kpis.common import (
     first_id_since,
     num,
     ratio,
+    ratio_measures,
 )
 
 FAILED_SQL_EXPR = (
@@ -47,12 +48,12 @@ FROM tblaccounts a WHERE a.date >= %s AND a.date < %s
 
 @dataclass(frozen=True, slots=True)
 class GatewayCounts:
-    attempts: int
+    attempts: int  # at least 1: a gateway is listed only for the log rows it has
     failed: int
 
     @property
     def rate(self) -> float:
-        return ratio(self.failed, self.attempts)
+        return self.failed / self.attempts
 
 
 def by_gateway(conn: Connection, start: datetime, end: datetime) -> dict[str, GatewayCounts]:
@@ -77,15 +78,13 @@ def measure(conn: Connection, ctx: Context) -> list[Measure]:
                 Measure("business_failed_payment_rate", c.rate, labels),
             ]
         row = fetch(conn, REFUND_SQL, (start, end))[0]
-        labels = {"period": period}
-        out += [
-            Measure(
-                "business_refund_rate", ratio(num(row["refunds"]), num(row["payments"])), labels
-            ),
-            Measure(
-                "business_refund_amount_rate",
-                ratio(num(row["refunded_base"]), num(row["paid_base"])),
-                labels,
-            ),
-        ]
+        out += ratio_measures(
+            {
+                "business_refund_rate": ratio(num(row["refunds"]), num(row["payments"])),
+                "business_refund_amount_rate": ratio(
+                    num(row["refunded_base"]), num(row["paid_base"])
+                ),
+            },
+            {"period": period},
+        )
     return out

@@ -23,6 +23,7 @@ from whmcs_monitor.analytics.kpis.common import (
     fetch,
     num,
     ratio,
+    ratio_measures,
 )
 
 _SVC_MONTHS = MONTHS_SQL.format(col="h.billingcycle")
@@ -166,18 +167,17 @@ def _measure_recurring(conn: Connection, ctx: Context) -> list[Measure]:
             Measure("business_mrr_new", round(total["new_mrr"], 2), labels),
             Measure("business_mrr_churned", round(total["churned_mrr"], 2), labels),
             Measure("business_services_churned", total["churned"], labels),
-            Measure(
-                "business_service_churn_rate",
-                ratio(total["churned"], total["live_at_start"]),
-                labels,
-            ),
             Measure("business_clients_churned", num(clients[f"churned_{p}"]), labels),
-            Measure(
-                "business_client_churn_rate",
-                ratio(num(clients[f"churned_{p}"]), num(clients[f"live_at_start_{p}"])),
-                labels,
-            ),
         ]
+        out += ratio_measures(
+            {
+                "business_service_churn_rate": ratio(total["churned"], total["live_at_start"]),
+                "business_client_churn_rate": ratio(
+                    num(clients[f"churned_{p}"]), num(clients[f"live_at_start_{p}"])
+                ),
+            },
+            labels,
+        )
     return out
 
 
