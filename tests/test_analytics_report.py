@@ -267,6 +267,15 @@ def test_analytics_refresh_says_what_it_cannot_judge_yet(
     assert note.startswith("revenue_today: not enough data: ")
 
 
+def test_a_site_without_transactions_says_so(bare_history: History) -> None:
+    doc = report.build(bare_history.conn, site="main", period="day", config=config(), now=NOW)
+    assert doc["not_judged"] == [
+        "revenue_today: not enough data: revenue so far today is not compared until 3 past "
+        "Tuesdays have revenue history; the site has no transaction yet"
+    ]
+    assert doc["forecast"]["month_end_revenue"]["history_days"] == 0
+
+
 def test_the_docs_page_lists_every_kpi_with_the_sql_that_runs() -> None:
     from whmcs_monitor.analytics.definitions import markdown
 

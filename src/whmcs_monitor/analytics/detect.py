@@ -68,11 +68,14 @@ def revenue_baseline_days(conn: Connection, ctx: Context) -> list[date]:
     ]
     needed = min(MIN_BASELINE_WEEKS, weeks)
     if len(days) < needed:
-        since = f"since its first transaction on {first}" if first else "(no transaction yet)"
+        has = (
+            f"the site has {len(days)} since its first transaction on {first}"
+            if first
+            else "the site has no transaction yet"
+        )
         raise NotEnoughData(
             f"revenue so far today is not compared until {needed} past "
-            f"{WEEKDAYS[ctx.now.weekday()]}s have revenue history; the site has {len(days)} "
-            f"{since}"
+            f"{WEEKDAYS[ctx.now.weekday()]}s have revenue history; {has}"
         )
     return days
 
