@@ -286,3 +286,39 @@ def test_a_skimmer_whose_name_holds_a_newline_is_still_in_scope(
     assert change.path == "includes/hooks/skim\nmer.php"
     assert (change.kind, change.rule) == ("file.web_shell_suspected", "signature:eval_decoded")
     assert not GlobSet(["*.php"]).match("index.php\n")
+
+
+def test_a_symlinked_hook_is_reported_and_its_target_checked_for_web_shell_code(
+    fdb: Database, fsettings: Settings, root: Path, tmp_path: Path
+) -> None:
+    outside = write(tmp_path / "outside.php", b"<?php eval($_POST['x']);\n")
+    (root / "includes/hooks/zz.php").symlink_to(outside)
+    [change] = fim.scan(fdb, fsettings, [root / "includes/hooks/zz.php"]).changes
+    assert (change.kind, change.rule) == ("file.web_shell_suspected", "signature:eval_request")
+    assert change.data["link_target"] == str(outside)
+    assert fim.scan(fdb, fsettings).changes == []
+    (root / "includes/hooks/zz.php").unlink()
+    (root / "includes/hooks/zz.php").symlink_to(root / "index.php")
+    [retargeted] = fim.scan(fdb, fsettings).changes
+    assert (retargeted.change, retargeted.kind) == ("modified", "file.config_changed")
+    assert retargeted.data["link_target"] == str(root / "index.php")
+
+
+def test_symlinks_are_recorded_but_never_followed(
+    fdb: Database, fsettings: Settings, root: Path, tmp_path: Path
+) -> None:
+    (root / "modules/a.php").symlink_to("b.php")
+    (root / "modules/b.php").symlink_to("a.php")  # a loop
+    os.mkfifo(tmp_path / "fifo")
+    (root / "modules/pipe.php").symlink_to(tmp_path / "fifo")  # reading it would block
+    write(tmp_path / "elsewhere/deep.php", "<?php\n")
+    (root / "modules/elsewhere").symlink_to(tmp_path / "elsewhere")
+    changes = {c.path: c for c in fim.scan(fdb, fsettings).changes}
+    assert set(changes) == {
+        "modules/a.php",
+        "modules/b.php",
+        "modules/pipe.php",
+        "modules/elsewhere",
+    }
+    assert {(c.change, c.kind) for c in changes.values()} == {("added", "file.added")}
+    assert changes["modules/elsewhere"].data["link_target"] == str(tmp_path / "elsewhere")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from whmcs_monitor.files.globs import GlobSet
-from whmcs_monitor.files.tree import undecodable
+from whmcs_monitor.files.tree import open_regular, undecodable
 
 Change = Literal["added", "modified", "deleted", "permissions_changed"]
 PHP_LIKE = GlobSet(["**/*.php", "**/*.php[0-9]", "**/*.phtml", "**/*.phar", "**/*.pht", "**/*.inc"])
@@ -84,9 +84,12 @@ SIGNATURES = {
 
 
 def signature_hit(path: Path) -> str | None:
-    """The name of the first web-shell signature in the file's head, if any."""
+    """The name of the first web-shell signature in the file's head, if any.
+
+    A symbolic link is read through (PHP would run its target) when it ends at a regular file.
+    """
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path, follow=True) as handle:
             head = handle.read(CONTENT_SCAN_BYTES)
     except OSError:
         return None

@@ -290,13 +290,17 @@ def scan(
         seen = Seen.of(item, digests.get(path, previous.sha256 if previous else None))
         if previous is None:
             inserts.append({"site": site, "path": path, **seen.columns(), "updated_at": now})
-            report.changes.append(_change(work.root, settings, "added", path, None, seen))
+            report.changes.append(
+                _change(work.root, settings, "added", path, None, seen, item.link)
+            )
             continue
         if previous == seen:
             continue
         updates.append({"_path": path, **seen.columns(), "updated_at": now})
         for change in _transitions(previous, seen):
-            report.changes.append(_change(work.root, settings, change, path, previous, seen))
+            report.changes.append(
+                _change(work.root, settings, change, path, previous, seen, item.link)
+            )
     for path, previous in work.rows.items():
         if path in work.current or previous.gone:
             continue
@@ -330,6 +334,7 @@ def _change(
     path: str,
     previous: Seen | None,
     seen: Seen,
+    link: str | None = None,
 ) -> FileChange:
     signature = None
     if change in ("added", "modified") and PHP_LIKE.match(path):
@@ -351,6 +356,7 @@ def _change(
         "new_owner": _owner(seen.uid, seen.gid),
         "size": seen.size,
         "ctime_ns": seen.ctime_ns,
+        "link_target": link,
     }
     return FileChange(
         path, change, verdict.kind, verdict.severity, verdict.rule, verdict.reason, data

@@ -1,12 +1,15 @@
 """Walk the WHMCS tree: which files are in scope, their stat, and their sha256.
 
 The walk uses ``lstat`` and never follows symbolic links, so a link cannot pull files from outside
-the root into the baseline (or loop). Hashing runs on a small thread pool: ``hashlib`` releases the
-GIL while digesting, so two workers use two cores.
+the root into the baseline (or loop); a link is an entry of its own, whose "content" is its target
+text (PHP follows links, so ``includes/hooks/x.php -> /tmp/shell.php`` runs on every page).
+Hashing runs on a small thread pool: ``hashlib`` releases the GIL while digesting, so two workers
+use two cores.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from whmcs_monitor.files.globs import GlobSet
 
@@ -34,9 +38,10 @@ class FileStat:
     mtime_ns: int
     ctime_ns: int
     ino: int
+    link: str | None = None  # a symbolic link's target (a path_key form), not followed
 
     @classmethod
-    def of(cls, relpath: str, st: os.stat_result) -> FileStat:
+    def of(cls, relpath: str, st: os.stat_result, *, link: str | None = None) -> FileStat:
         return cls(
             relpath,
             st.st_size,
@@ -46,6 +51,7 @@ class FileStat:
             st.st_mtime_ns,
             st.st_ctime_ns,
             st.st_ino,
+            link,
         )
 
     def content_signature(self) -> tuple[int, int, int, int]:
@@ -114,8 +120,22 @@ def undecodable(key: str) -> bool:
     return False
 
 
+def _entry(root: Path, rel: str, st: os.stat_result) -> FileStat | None:
+    """A regular file, or a symbolic link recorded as itself (its target text, its ``lstat``)."""
+    if stat.S_ISREG(st.st_mode):
+        return FileStat.of(rel, st)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.readlink(fs_path(root, rel))
+        except OSError:
+            return None  # replaced since the lstat; the next scan sees what it became
+        return FileStat.of(rel, st, link=path_key(target))
+    return None
+
+
 def walk(root: Path, scope: Scope, start: str = "") -> Iterator[FileStat]:
-    """Every regular file in scope under ``root/start`` (``start`` may name a single file).
+    """Every regular file and symbolic link in scope under ``root/start`` (``start`` may name a
+    single one). Links are never followed: PHP follows them, so each is an entry of its own.
 
     ``start`` and the paths of the results are :func:`path_key` forms.
     """
@@ -123,11 +143,10 @@ def walk(root: Path, scope: Scope, start: str = "") -> Iterator[FileStat]:
         st = os.lstat(fs_path(root, start))
     except FileNotFoundError:
         return
-    if stat.S_ISREG(st.st_mode):
-        if scope.wants(start):
-            yield FileStat.of(start, st)
-        return
     if not stat.S_ISDIR(st.st_mode):
+        item = _entry(root, start, st)
+        if item is not None and scope.wants(start):
+            yield item
         return
     stack = [start]
     while stack:
@@ -146,8 +165,21 @@ def walk(root: Path, scope: Scope, start: str = "") -> Iterator[FileStat]:
             if stat.S_ISDIR(est.st_mode):
                 if scope.enters(rel):
                     stack.append(rel)
-            elif stat.S_ISREG(est.st_mode) and scope.wants(rel):
-                yield FileStat.of(rel, est)
+            elif scope.wants(rel) and (item := _entry(root, rel, est)) is not None:
+                yield item
+
+
+def open_regular(path: Path, *, follow: bool = False) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file: never block on a FIFO, and unless
+    ``follow`` never read through a link swapped in since the walk (a link loop fails here)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def sha256_file(path: Path, max_bytes: int) -> str | None:
@@ -155,7 +187,7 @@ def sha256_file(path: Path, max_bytes: int) -> str | None:
     digest = hashlib.sha256()
     remaining = max_bytes
     try:
-        with open(path, "rb", buffering=0) as handle:
+        with open_regular(path) as handle:
             while remaining > 0:
                 chunk = handle.read(min(CHUNK, remaining))
                 if not chunk:
@@ -165,6 +197,13 @@ def sha256_file(path: Path, max_bytes: int) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
+
+
+def digest(root: Path, item: FileStat, max_bytes: int) -> str | None:
+    """A link's "content" is its target text, so pointing it elsewhere is a modification."""
+    if item.link is not None:
+        return hashlib.sha256(b"symlink\0" + item.link.encode()).hexdigest()
+    return sha256_file(fs_path(root, item.path), max_bytes)
 
 
 def hash_many(
@@ -184,7 +223,7 @@ def hash_many(
     def share(items: list[FileStat]) -> list[tuple[str, str | None]]:
         done = []
         for item in items:
-            done.append((item.path, sha256_file(fs_path(root, item.path), max_bytes)))
+            done.append((item.path, digest(root, item, max_bytes)))
             if progress:
                 progress(item.size)
         return done
