@@ -416,3 +416,25 @@ def test_an_absence_falls_due_when_its_active_time_adds_up() -> None:
     assert due == T0 + timedelta(hours=23)
     assert active_time(rule, wednesday_17h, due) == timedelta(hours=6)
     assert absence_due(rule.absence, wednesday_17h, T0 + timedelta(hours=22)) is None
+
+
+@pytest.mark.parametrize(
+    ("down", "back", "rule"),
+    [
+        ("system.database_unreachable", "system.database_reachable", "whmcs-database-unreachable"),
+        ("system.api_unreachable", "system.api_reachable", "whmcs-api-unreachable"),
+    ],
+)
+def test_a_whmcs_outage_alert_stays_open_until_the_poller_gets_through_again(
+    database_url: str, db: Database, down: str, back: str, rule: str
+) -> None:
+    engine = _default_pack_engine(database_url, db)
+    store_events(db, (down, {"error": "refused", "since": T0.isoformat(), "attempts": 1}, T0))
+    engine.step(now=T0)
+    engine.step(now=T0 + timedelta(hours=2))  # the poller reports an outage once
+    assert [(a["rule"], a["state"]) for a in alert_rows(db) if a["rule"] == rule] == [
+        (rule, "firing")
+    ]
+    store_events(db, (back, {"since": T0.isoformat(), "error": "refused"}, T0 + timedelta(hours=3)))
+    engine.step(now=T0 + timedelta(hours=3))
+    assert [a["state"] for a in alert_rows(db) if a["rule"] == rule] == ["resolved"]

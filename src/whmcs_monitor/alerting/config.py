@@ -83,8 +83,22 @@ class MaintenanceWindow(_Section):
 
 
 def default_inhibit_rules() -> list[InhibitRule]:
-    """A provisioning server that is down mutes module failures on it; the WHMCS database being
-    unreachable mutes the alerts polled from it (both rules are in the default pack)."""
+    """A provisioning server that is down mutes module failures on it; the WHMCS database or API
+    being unreachable mutes the alerts polled from it (these rules are in the default pack)."""
+    polled_blind = [
+        InhibitRule.model_validate(
+            {
+                "name": name,
+                "source": [f"rule={rule}"],
+                "target": ["source=poll"],
+                "equal": ["site"],
+            }
+        )
+        for name, rule in (
+            ("whmcs-database-down", "whmcs-database-unreachable"),
+            ("whmcs-api-down", "whmcs-api-unreachable"),
+        )
+    ]
     return [
         InhibitRule.model_validate(
             {
@@ -94,14 +108,7 @@ def default_inhibit_rules() -> list[InhibitRule]:
                 "equal": ["site", "server"],
             }
         ),
-        InhibitRule.model_validate(
-            {
-                "name": "whmcs-database-down",
-                "source": ["rule=whmcs-database-unreachable"],
-                "target": ["source=poll"],
-                "equal": ["site"],
-            }
-        ),
+        *polled_blind,
     ]
 
 
