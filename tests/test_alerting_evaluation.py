@@ -438,3 +438,15 @@ def test_a_whmcs_outage_alert_stays_open_until_the_poller_gets_through_again(
     store_events(db, (back, {"since": T0.isoformat(), "error": "refused"}, T0 + timedelta(hours=3)))
     engine.step(now=T0 + timedelta(hours=3))
     assert [a["state"] for a in alert_rows(db) if a["rule"] == rule] == ["resolved"]
+
+
+def test_domains_from_rdap_checks_get_an_alert_each(database_url: str, db: Database) -> None:
+    engine = _default_pack_engine(database_url, db)
+    expiring = {"days_left": 5, "expirydate": "2026-12-02", "days_threshold": 7}
+    store_events(
+        db,
+        ("domain.expiring", {"domain": "example.com", **expiring}, T0),
+        ("domain.expiring", {"domain": "example.net", **expiring}, T0),
+    )
+    engine.step(now=T0)
+    assert len([a for a in alert_rows(db) if a["rule"] == "domain-expiring"]) == 2
