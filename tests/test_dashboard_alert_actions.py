@@ -58,7 +58,10 @@ def test_silence_from_an_alert_prefills_its_labels(dashboard: Dashboard) -> None
     dashboard.use_session("bob")
     link = "/silences?matchers=rule%3Ddomain-registration-failed%0Agateway%3Dstripe"
     assert link in dashboard.client.get("/alerts").text.replace("&amp;", "&")
-    assert "rule=domain-registration-failed\ngateway=stripe</textarea>" in dashboard.client.get(link).text
+    assert (
+        "rule=domain-registration-failed\ngateway=stripe</textarea>"
+        in dashboard.client.get(link).text
+    )
 
 
 def test_scheduling_a_maintenance_window_through_the_api_then_expiring_it(
