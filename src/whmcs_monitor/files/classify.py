@@ -18,6 +18,10 @@ from whmcs_monitor.files.tree import open_regular, undecodable
 Change = Literal["added", "modified", "deleted", "permissions_changed"]
 PHP_LIKE = GlobSet(["**/*.php", "**/*.php[0-9]", "**/*.phtml", "**/*.phar", "**/*.pht", "**/*.inc"])
 CONTENT_SCAN_BYTES = 2 * 1024 * 1024
+# Smarty's compiled templates: rewritten whenever a template changes or the cache is cleared.
+SMARTY_COMPILED = GlobSet(["templates_c/**/*.file.*.php", "templates_c/**/*.string.*.php"])
+# How Smarty 3 and later begin a compiled template ("Smarty-3.1.21-dev" in old 3.1 releases).
+_SMARTY_HEADER = re.compile(rb"\A<\?php\s*/\* Smarty version (?:Smarty-)?\d+\.\d+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,16 @@ class Verdict:
     severity: str
     rule: str
     reason: str
+    report: bool = True  # False: an expected change, accepted by the scan without an event
+
+
+SMARTY_REWRITE = Verdict(
+    "",
+    "info",
+    "smarty_compiled",
+    "Smarty rewrote a compiled template: Smarty's own header and no web-shell signature",
+    report=False,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,15 @@ def signature_hit(path: Path) -> str | None:
     return next((name for name, regex in SIGNATURES.items() if regex.search(head)), None)
 
 
+def smarty_output(path: Path) -> bool:
+    """Does the file begin the way Smarty begins every compiled template?"""
+    try:
+        with open_regular(path) as handle:
+            return bool(_SMARTY_HEADER.match(handle.read(128)))
+    except OSError:
+        return False
+
+
 def in_writable_dir(relpath: str, writable_dirs: list[str]) -> str | None:
     for directory in writable_dirs:
         prefix = directory.strip("/") + "/"
@@ -110,34 +133,40 @@ def classify(
     *,
     writable_dirs: list[str],
     signature: str | None = None,
+    smarty_output: bool = False,
 ) -> Verdict:
-    """The kind, severity and explanation for one change to one file."""
+    """The kind, severity and explanation for one change to one file.
+
+    ``signature`` is the web-shell signature found in its content; ``smarty_output`` says its
+    content is what Smarty writes into a compiled template.
+    """
     default_kind = f"file.{change}"
-    php = PHP_LIKE.match(relpath) or relpath.endswith(".htaccess")
     arrived = change in ("added", "modified")
-    if arrived and undecodable(relpath) and not signature:
+    if arrived and signature:
+        return Verdict(
+            "file.web_shell_suspected",
+            "critical",
+            f"signature:{signature}",
+            f"the file contains code typical of web shells ({signature})",
+        )
+    if arrived and undecodable(relpath):
         return Verdict(
             "file.web_shell_suspected",
             "critical",
             "undecodable_name",
             "the file name is not valid UTF-8, a way to hide a file from tools and from people",
         )
-    if arrived and php:
-        if signature:
-            return Verdict(
-                "file.web_shell_suspected",
-                "critical",
-                f"signature:{signature}",
-                f"the file contains code typical of web shells ({signature})",
-            )
-        writable = in_writable_dir(relpath, writable_dirs)
-        if writable:
-            return Verdict(
-                "file.web_shell_suspected",
-                "critical",
-                f"php_in_writable_dir:{writable}",
-                f"{writable}/ is writable by the web server and should never hold runnable code",
-            )
+    if SMARTY_COMPILED.match(relpath) and (smarty_output or change == "deleted"):
+        return SMARTY_REWRITE
+    php = PHP_LIKE.match(relpath) or relpath.endswith(".htaccess")
+    writable = in_writable_dir(relpath, writable_dirs)
+    if arrived and php and writable:
+        return Verdict(
+            "file.web_shell_suspected",
+            "critical",
+            f"php_in_writable_dir:{writable}",
+            f"{writable}/ is writable by the web server and should never hold runnable code",
+        )
     for rule in LOCATION_RULES:
         if rule.globs.match(relpath):
             kind = default_kind

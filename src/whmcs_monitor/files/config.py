@@ -22,24 +22,14 @@ DEFAULT_INCLUDE = [
     "vendor/**",
     "lang/**",
     "resources/**",
-    # Writable directories: only what could run (PHP, .htaccess), not the uploads themselves.
-    "attachments/**/*.ph*",
-    "attachments/**/.htaccess",
-    "downloads/**/*.ph*",
-    "downloads/**/.htaccess",
-    "templates_c/**/*.ph*",
-    "templates_c/**/.htaccess",
 ]
-DEFAULT_EXCLUDE = [
-    "**/.git/**",
-    "**/*.log",
-    "**/error_log",
-    # Smarty's compiled templates are rewritten whenever a template changes.
-    "templates_c/**/*.file.*.php",
-    "templates_c/**/*.string.*.php",
-]
+# Smarty's compiled templates (templates_c) are in scope but rewritten whenever a template
+# changes: a change to one is reported only when its content is not Smarty's (see classify).
+DEFAULT_EXCLUDE = ["**/.git/**", "**/*.log", "**/error_log"]
 # Directories WHMCS needs writable; a PHP file appearing there is a possible web shell.
 DEFAULT_WRITABLE_DIRS = ["attachments", "downloads", "templates_c", "uploads"]
+# What could run in a writable directory (PHP, .htaccess); the uploads themselves stay out.
+WRITABLE_DIR_GLOBS = ("**/*.ph*", "**/.htaccess")
 
 
 class _Section(BaseModel):
@@ -70,6 +60,15 @@ class FimConfig(_Section):
     hash_workers: int = Field(default=2, ge=1, le=32)
 
     _to_duration = field_validator("scan_interval", mode="before")(_duration)
+
+    @property
+    def scope_include(self) -> list[str]:
+        """``include`` plus what could run in each writable directory: a directory watched for
+        web shells must be in the scan's scope too, whatever ``include`` says."""
+        derived = [
+            f"{d.strip('/')}/{glob}" for d in self.writable_dirs for glob in WRITABLE_DIR_GLOBS
+        ]
+        return [*self.include, *derived]
 
     @field_validator("include", "exclude", "writable_dirs")
     @classmethod

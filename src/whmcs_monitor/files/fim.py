@@ -14,7 +14,7 @@ Usage::
 from __future__ import annotations
 
 import pwd
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,7 +25,14 @@ from sqlalchemy.engine import Connection
 from whmcs_monitor.config import Settings
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.events.model import Event
-from whmcs_monitor.files.classify import PHP_LIKE, Change, classify, signature_hit
+from whmcs_monitor.files.classify import (
+    PHP_LIKE,
+    SMARTY_COMPILED,
+    Change,
+    classify,
+    signature_hit,
+    smarty_output,
+)
 from whmcs_monitor.files.emit import Emitter, site_for, store
 from whmcs_monitor.files.tables import file_baseline
 from whmcs_monitor.files.tree import (
@@ -54,6 +61,7 @@ class FileChange:
     rule: str
     reason: str
     data: dict[str, Any]
+    report: bool = True
 
 
 @dataclass
@@ -132,7 +140,7 @@ def whmcs_root(settings: Settings) -> Path:
 
 
 def scope_of(settings: Settings) -> Scope:
-    return Scope(settings.files.fim.include, settings.files.fim.exclude)
+    return Scope(settings.files.fim.scope_include, settings.files.fim.exclude)
 
 
 def _prefixes(root: Path, paths: Sequence[str | Path]) -> list[str]:
@@ -280,45 +288,56 @@ def scan(
         progress=progress,
     )
     site = site_for(settings)
-    scope = scope_of(settings)
     report = ScanReport(files=len(work.current), hashed=len(digests), hashed_bytes=work.hash_bytes)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    accepted: list[dict[str, Any]] = []
     now = utcnow()
-    for path, item in work.current.items():
-        previous = work.rows.get(path)
-        seen = Seen.of(item, digests.get(path, previous.sha256 if previous else None))
+    for path, previous, seen, link in _moved(work, digests, scope_of(settings)):
+        found = [
+            _change(work.root, settings, change, path, previous, seen, link)
+            for change in _transitions(previous, seen)
+        ]
+        # An expected change (Smarty recompiling a template) becomes the baseline at once, so
+        # it is neither an event nor pending in `fim status`.
+        quiet = bool(found) and not any(change.report for change in found)
+        row = {**seen.columns(), **(seen.as_base() if quiet else {}), "updated_at": now}
         if previous is None:
-            inserts.append({"site": site, "path": path, **seen.columns(), "updated_at": now})
-            report.changes.append(
-                _change(work.root, settings, "added", path, None, seen, item.link)
-            )
-            continue
-        if previous == seen:
-            continue
-        updates.append({"_path": path, **seen.columns(), "updated_at": now})
-        for change in _transitions(previous, seen):
-            report.changes.append(
-                _change(work.root, settings, change, path, previous, seen, item.link)
-            )
-    for path, previous in work.rows.items():
-        if path in work.current or previous.gone:
-            continue
-        if not scope.wants(path):
-            continue  # the globs changed; an out-of-scope file is not a deletion
-        updates.append({"_path": path, **GONE.columns(), "updated_at": now})
-        report.changes.append(_change(work.root, settings, "deleted", path, previous, GONE))
+            inserts.append({"site": site, "path": path, **GONE.as_base(), **row})
+        else:
+            (accepted if quiet else updates).append({"_path": path, **row})
+        if not quiet:
+            report.changes.extend(found)
     emitter = Emitter(site)
     events = [_event(emitter, c) for c in report.changes]
     with db.write() as conn:
         _write(conn, site, inserts, updates)
+        _write(conn, site, [], accepted)
         report.new_events = store(conn, events)
     return report
 
 
-def _transitions(previous: Seen, seen: Seen) -> list[Change]:
-    if previous.gone:
+def _moved(
+    work: Plan, digests: dict[str, str | None], scope: Scope
+) -> Iterator[tuple[str, Seen | None, Seen, str | None]]:
+    """Each path whose state differs from the last scan's: path, previous, now, link target."""
+    for path, item in work.current.items():
+        previous = work.rows.get(path)
+        seen = Seen.of(item, digests.get(path, previous.sha256 if previous else None))
+        if previous != seen:
+            yield path, previous, seen, item.link
+    for path, previous in work.rows.items():
+        if path in work.current or previous.gone:
+            continue
+        if scope.wants(path):  # else the globs changed; an out-of-scope file is not a deletion
+            yield path, previous, GONE, None
+
+
+def _transitions(previous: Seen | None, seen: Seen) -> list[Change]:
+    if previous is None or previous.gone:
         return ["added"]
+    if seen.gone:
+        return ["deleted"]
     changes: list[Change] = []
     if previous.sha256 != seen.sha256:
         changes.append("modified")
@@ -340,7 +359,11 @@ def _change(
     if change in ("added", "modified") and PHP_LIKE.match(path):
         signature = signature_hit(fs_path(root, path))
     verdict = classify(
-        change, path, writable_dirs=settings.files.fim.writable_dirs, signature=signature
+        change,
+        path,
+        writable_dirs=settings.files.fim.writable_dirs,
+        signature=signature,
+        smarty_output=bool(SMARTY_COMPILED.match(path)) and smarty_output(fs_path(root, path)),
     )
     before = previous or GONE
     data = {
@@ -359,7 +382,14 @@ def _change(
         "link_target": link,
     }
     return FileChange(
-        path, change, verdict.kind, verdict.severity, verdict.rule, verdict.reason, data
+        path,
+        change,
+        verdict.kind,
+        verdict.severity,
+        verdict.rule,
+        verdict.reason,
+        data,
+        verdict.report,
     )
 
 
