@@ -20,6 +20,7 @@ from files_fixtures import (
 from whmcs_monitor.config import Settings
 from whmcs_monitor.errors import InputError
 from whmcs_monitor.files import fim, tree
+from whmcs_monitor.files.classify import signature_hit
 from whmcs_monitor.files.globs import GlobSet
 from whmcs_monitor.store import audit
 from whmcs_monitor.store.db import Database
@@ -365,6 +366,9 @@ def test_smarty_recompiling_is_quiet_but_a_shell_named_like_a_compiled_template_
     compiled = root / "templates_c/0a1b2c3d4e5f_0.file.header.tpl.php"
     write(compiled, smarty_compiled("header", body="<b>new</b>"))
     write(root / "templates_c/9f8e7d_0.file.footer.tpl.php", smarty_compiled("footer"))
+    write(root / "templates_c/f54bc2_0.string.php", smarty_compiled("email"))
+    old_smarty = "<?php /* Smarty version Smarty-3.1.21-dev, created on 2015-01-02 03:04:05 */ ?>"
+    write(root / "templates_c/5d4c3b_0.file.old.tpl.php", old_smarty + "\n<html>\n")
     write(root / "templates_c/0a1b2c_0.file.shell.tpl.php", b"<?php eval($_POST['c']);\n")
     write(root / "templates_c/0a1b2d_0.file.plain.tpl.php", "<?php echo 'no Smarty header';\n")
     disguised = smarty_compiled("x") + "<?php @eval(base64_decode($_REQUEST['x'])); ?>\n"
@@ -378,3 +382,69 @@ def test_smarty_recompiling_is_quiet_but_a_shell_named_like_a_compiled_template_
     assert {p["path"] for p in fim.pending(fdb, fsettings)} == set(changes)
     compiled.unlink()  # Smarty's cache cleared
     assert fim.scan(fdb, fsettings).changes == []
+
+
+WEB_SHELLS = {
+    "eval_request": [
+        b'<?php assert($_POST["x"]);',
+        b"<?php assert(stripslashes($_REQUEST['x']));",
+        b'<?php echo shell_exec($_REQUEST["cmd"]);',
+        b'<?php eval(${"_POST"}["c"]);',
+        b'<?php eval($_GET{"c"});',
+    ],
+    "eval_decoded": [
+        b"<?php @eval(gzinflate(base64_decode($x)));",
+        b'<?php @assert(base64_decode($_REQUEST["x"]));',
+        b'<?php eval/**/(base64_decode("ZWNobyAxOw=="));',
+        b'<?php EVAL(\n STR_ROT13(gzinflate(base64_decode("x"))));',
+    ],
+    "eval_request_variable": [b'<?php $c = $_POST["c"]; eval($c);'],
+    "request_function": [b'<?php $_POST["f"]($_POST["c"]);', b'<?php @$_GET["a"](@$_GET["b"]);'],
+    "create_function_request": [b'<?php $f = create_function("", $_POST["c"]); $f();'],
+    "callback_eval": [
+        b'<?php array_map("assert", array($_POST["x"]));',
+        b'<?php call_user_func($_POST["f"], $_POST["a"]);',
+        b"<?php array_filter(array($_COOKIE['x']), 'assert');",
+    ],
+    "preg_replace_e": [
+        b'<?php preg_replace("/.*/e", $_POST["c"], "");',
+        b"<?php preg_replace('#.*#e', $_REQUEST['c'], '');",
+    ],
+    "backtick_request": [b"<?php echo `$_GET[c]`;"],
+}
+
+# Shapes from WHMCS, its vendor libraries (Twig, TCPDF, Illuminate) and Smarty's compiled
+# templates that a careless signature takes for a web shell.
+ORDINARY_CODE = [
+    b"<?php $loader = new Twig_Loader_Filesystem($_SERVER['DOCUMENT_ROOT'] . '/templates');",
+    b"<?php $os = Helper::getOperatingSystem($_SERVER['HTTP_USER_AGENT']);",
+    b"<?php $pdo->exec($_SERVER['X']); $this->db->system($_POST['q']);",
+    b"<?php $r = curl_exec($_SERVER['HTTP_HOST']); $eco = ecosystem($_GET['x']);",
+    b"<?php $t = $this->typeSystem($_GET['id']); $stmt->execute($_POST['ids']);",
+    b"<?php $this->assertSame($_POST, []); $x = \\Foo::assert($_GET['y']);",
+    b"<?php $s = preg_replace('/\\/ColorSpace \\/[^\\s]+/si', '/ColorSpace /DeviceGray', $out);",
+    b"<?php $slug = preg_replace('/\\s+/', '-', $title) . '/page' . preg_replace('/x/i', 'e', $y);",
+    b"<?php $id = (int) $_GET['id']; $capsule->connection()->exec($id);",
+    b"<?php $emails = array_map('trim', $_POST['emails']); usort($rows, [$this, 'system']);",
+    b"<?php call_user_func([$this, 'exec'], $args); call_user_func_array($cb, $_POST['a']);",
+    b"<?php register_shutdown_function('cleanup', $_SERVER['REQUEST_URI']);",
+    b"<?php add_hook('ClientAreaPage', 1, function ($vars) { return ['q' => $_GET['q']]; });",
+    b"<?php $sql = \"SELECT `id` FROM `tblclients` WHERE email = '\" . $_POST['email'] . \"'\";",
+    smarty_compiled(
+        "page", body="<?php echo $_GET['page'];?><?php echo $_SERVER['HTTP_HOST'];?>"
+    ).encode(),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "code"), [(name, code) for name, codes in WEB_SHELLS.items() for code in codes]
+)
+def test_each_web_shell_shape_is_caught(tmp_path: Path, name: str, code: bytes) -> None:
+    assert signature_hit(write(tmp_path / "x.php", code)) == name
+
+
+@pytest.mark.parametrize("code", ORDINARY_CODE)
+def test_ordinary_whmcs_vendor_and_smarty_code_matches_no_signature(
+    tmp_path: Path, code: bytes
+) -> None:
+    assert signature_hit(write(tmp_path / "x.php", code)) is None

@@ -18,8 +18,11 @@ from whmcs_monitor.files.tree import open_regular, undecodable
 Change = Literal["added", "modified", "deleted", "permissions_changed"]
 PHP_LIKE = GlobSet(["**/*.php", "**/*.php[0-9]", "**/*.phtml", "**/*.phar", "**/*.pht", "**/*.inc"])
 CONTENT_SCAN_BYTES = 2 * 1024 * 1024
-# Smarty's compiled templates: rewritten whenever a template changes or the cache is cleared.
-SMARTY_COMPILED = GlobSet(["templates_c/**/*.file.*.php", "templates_c/**/*.string.*.php"])
+# Smarty's compiled templates, rewritten whenever a template changes or the cache is cleared:
+# HASH_0.file.NAME.tpl.php, and HASH_0.string.php for string templates (WHMCS's email templates).
+SMARTY_COMPILED = GlobSet(
+    ["templates_c/**/*.file.*.php", "templates_c/**/*.string.php", "templates_c/**/*.string.*.php"]
+)
 # How Smarty 3 and later begin a compiled template ("Smarty-3.1.21-dev" in old 3.1 releases).
 _SMARTY_HEADER = re.compile(rb"\A<\?php\s*/\* Smarty version (?:Smarty-)?\d+\.\d+")
 
@@ -82,18 +85,53 @@ LOCATION_RULES = (
     ),
 )
 
+# The pieces of the web-shell signatures below, by the name that stands for them there.
+_PIECES = {
+    # A global function: not a method (->x), a static call (::x), a variable ($x) or part of a
+    # longer name (curl_exec, Filesystem, getOperatingSystem).
+    "B": r"(?<![\w>:$])",
+    "GAP": r"(?:\s|/\*.*?\*/)*",  # what PHP allows between a name and its "(": space, comments
+    "REQ": r"@?(?:\$_(?:GET|POST|REQUEST|COOKIE|SERVER|FILES)\b"
+    r"|\$\{\s*['\"]_(?:GET|POST|REQUEST|COOKIE|SERVER)['\"]\s*\})",
+    "RUN": r"(?:eval|assert|system|passthru|shell_exec|exec|popen|proc_open|pcntl_exec)",
+    "DECODE": r"(?:base64_decode|gzinflate|gzuncompress|gzdecode|str_rot13|hex2bin)",
+    # Functions that call the callback given as their first argument, or as their second.
+    "CALLS_FIRST": r"(?:array_map|call_user_func(?:_array)?|register_(?:shutdown|tick)_function)",
+    "CALLS_SECOND": r"(?:array_filter|array_walk(?:_recursive)?|array_reduce|u[ak]?sort)",
+    "ARG": r"(?:[^,;()]|\([^()]*\))*,",  # one argument (one level of parentheses at most)
+}
+
+
+def _signature(template: str, flags: int = re.I | re.S) -> re.Pattern[bytes]:
+    """Compile ``template``, where ``%(NAME)s`` stands for a piece of :data:`_PIECES`."""
+    return re.compile((template % _PIECES).encode(), flags)
+
+
 # Patterns seen in PHP web shells and skimmers: code run from request data or encoded blobs.
+# Each must stay silent on ordinary WHMCS, Smarty and vendor code (see the tests).
 SIGNATURES = {
-    "eval_request": re.compile(
-        rb"(?:eval|assert|system|passthru|shell_exec|exec|popen|proc_open)\s*\(\s*"
-        rb"(?:@?\$_(?:GET|POST|REQUEST|COOKIE|SERVER)|stripslashes\s*\(\s*\$_)",
-        re.I,
+    "eval_request": _signature(
+        r"%(B)s%(RUN)s%(GAP)s\(%(GAP)s(?:%(REQ)s|stripslashes%(GAP)s\(%(GAP)s%(REQ)s)"
     ),
-    "eval_decoded": re.compile(
-        rb"eval\s*\(\s*(?:base64_decode|gzinflate|gzuncompress|str_rot13|hex2bin)\s*\(", re.I
+    "eval_decoded": _signature(r"%(B)s(?:eval|assert)%(GAP)s\(%(GAP)s@?%(DECODE)s%(GAP)s\("),
+    # $c = $_POST["c"]; ... eval($c);
+    "eval_request_variable": _signature(
+        r"\$(\w+)\s*=[^;=]*?%(REQ)s[^;]*;.{0,2000}?%(B)s%(RUN)s%(GAP)s\(%(GAP)s\$\1\b"
     ),
-    "preg_replace_e": re.compile(rb"preg_replace\s*\(\s*['\"](.).*\1[a-z]*e[a-z]*['\"]", re.I),
-    "backtick_request": re.compile(rb"`\s*\$_(?:GET|POST|REQUEST)", re.I),
+    # $_POST["f"]($_POST["c"]): a function named by the request.
+    "request_function": _signature(r"%(REQ)s\s*(?:\[[^\]]*\]|\{[^}]*\})%(GAP)s\("),
+    "create_function_request": _signature(r"%(B)screate_function%(GAP)s\([^;]*?%(REQ)s"),
+    # array_map("assert", ...), call_user_func($_POST["f"], ...)
+    "callback_eval": _signature(
+        r"%(B)s(?:%(CALLS_FIRST)s%(GAP)s\(|%(CALLS_SECOND)s%(GAP)s\(%(ARG)s)%(GAP)s"
+        r"(?:['\"]\\?(?:%(RUN)s|create_function)['\"]|%(REQ)s)"
+    ),
+    # preg_replace('/.*/e', ...): the /e modifier evaluates the replacement as PHP. The pattern
+    # is one string literal: its quote ends it.
+    "preg_replace_e": _signature(
+        r"%(B)spreg_replace%(GAP)s\(%(GAP)s(['\"])([^\w\s\\])(?:(?!\1).)*?\2[a-z]*e[a-z]*\1", re.I
+    ),
+    "backtick_request": _signature(r"`\s*\$_(?:GET|POST|REQUEST|COOKIE)"),
 }
 
 
