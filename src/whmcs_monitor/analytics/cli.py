@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from whmcs_monitor.analytics import report as reporting
 from whmcs_monitor.analytics.allowlist import analytics_grants
@@ -16,7 +17,7 @@ from whmcs_monitor.analytics.publish import produce, site_with_database
 from whmcs_monitor.analytics.refresh import refresh_site
 from whmcs_monitor.analytics.whmcs import connect
 from whmcs_monitor.catalog import load_catalog
-from whmcs_monitor.clikit import Context, emit_json, friendly_errors, out, pass_ctx
+from whmcs_monitor.clikit import Context, add_text_row, emit_json, friendly_errors, out, pass_ctx
 from whmcs_monitor.errors import InputError
 
 
@@ -117,14 +118,15 @@ def refresh(ctx: Context, site_id: str | None, as_json: bool) -> None:
         table.add_column(column, justify="right" if column == "value" else "left")
     for m in result.measures:
         kpi = BY_NAME[m.name]
-        table.add_row(
+        add_text_row(
+            table,
             kpi.title,
-            ", ".join(f"{k}={v}" for k, v in m.labels.items()),
+            ", ".join(f"{k}={v}" for k, v in m.labels.items()),  # WHMCS gateway and product names
             reporting.format_value(m.value, kpi.unit),
         )
     out.print(table)
     for s in result.signals:
-        out.print(f"[yellow]{s.kind}[/] {s.data.get('message', '')}")
+        out.print(Text(s.kind, style="yellow") + Text(f" {s.data.get('message', '')}"))
     for note in result.notes:
         out.print(f"Not judged: {note}", markup=False)
     out.print(f"{result.new_events} new event(s)")

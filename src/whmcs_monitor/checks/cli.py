@@ -12,6 +12,7 @@ import sys
 import click
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from whmcs_monitor.checks.base import CheckBase, Result
 from whmcs_monitor.checks.definitions import all_checks
@@ -46,12 +47,12 @@ def _table(checks: list[CheckBase], results: list[Result]) -> Table:
         latency = f"{result.latency_ms:.0f} ms" if result.latency_ms is not None else "-"
         style = _STYLE[result.status]
         table.add_row(
-            check.name,
-            check.type_name,
-            check.target,
-            f"[{style}]{result.status.upper()}[/]",
+            Text(check.name),
+            Text(check.type_name),
+            Text(check.target),
+            Text(result.status.upper(), style=style),
             latency,
-            result.message,
+            Text(result.message),  # a probe's message quotes what the server sent
         )
     return table
 
