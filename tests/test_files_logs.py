@@ -255,3 +255,39 @@ def test_an_unreadable_log_is_warned_about_once_and_the_other_logs_are_still_fol
     assert len(warnings) == 1
     assert f"cannot read log {blocked}: it is not a regular file" in warnings[0]
     assert [e.payload["error_type"] for e in recovered] == ["Database error"]
+
+
+def test_a_copytruncate_followed_by_a_longer_line_is_read_from_the_top(
+    ldb: Database, lsettings: Settings, logs_dir: Path
+) -> None:
+    log = logs_dir / "php_errors.log"
+    append(log, FATAL.format(s=1, n=1, line=1))
+    poll_all(ldb, lsettings, T0 + timedelta(seconds=10))
+    log.write_text(FATAL.format(s=2, n=2, line=2).replace("whmcs_gw_2", "whmcs_gw_long" * 9))
+    assert [e.payload["line"] for e in poll_all(ldb, lsettings, T0 + timedelta(seconds=20))] == [2]
+    append(log, FATAL.format(s=3, n=3, line=3))
+    assert [e.payload["line"] for e in poll_all(ldb, lsettings, T0 + timedelta(seconds=30))] == [3]
+
+
+def test_a_line_longer_than_max_read_bytes_is_skipped_once_not_waited_for(
+    database_url: str, tmp_path: Path, logs_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = logs_dir / "php_errors.log"
+    settings = files_settings(
+        database_url, tmp_path, logs={"max_read_bytes": 4096, "sources": [{"path": str(log)}]}
+    )
+    database = open_db(settings)
+    poll_all(database, settings, T0)
+    append(log, "x" * 6000)  # still being written at the next poll
+    moments = iter(T0 + timedelta(seconds=10 * n) for n in range(1, 10))
+    with caplog.at_level("WARNING", logger="whmcs_monitor.files.logs"):
+        assert poll_all(database, settings, next(moments)) == []
+        append(log, "y" * 6000 + "\n" + FATAL.format(s=1, n=1, line=7))
+        lines = [
+            e.payload["line"] for _ in range(3) for e in poll_all(database, settings, next(moments))
+        ]
+    database.dispose()
+    assert lines == [7]
+    assert [r.getMessage() for r in caplog.records].count(
+        f"log {log}: skipped a line longer than files.logs.max_read_bytes (4096 bytes) at byte 50"
+    ) == 1

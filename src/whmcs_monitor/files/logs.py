@@ -3,12 +3,15 @@
 Each log's follower state (inode, offset, growth baseline, recent fingerprints) lives in
 ``files_state``, so a restart neither re-reads old lines nor misses new ones. Rotation is noticed
 by an inode change (the rest of the old file is drained from its rotated name when it can be
-found) and truncation by a size below the offset; both restart at the top of the new file.
+found) and truncation by a size below the offset or by a change in the log's first bytes (a
+copytruncate followed by a longer write); both restart at the top of the new file. A line longer
+than ``max_read_bytes`` is skipped, with one warning.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -16,7 +19,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from whmcs_monitor.config import Settings
 from whmcs_monitor.events.model import Event
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 EWMA_WEIGHT = 0.2
 MIN_SAMPLES = 5  # polls before a growth rate is compared with the baseline
 MAX_FINGERPRINTS = 500
+HEAD_BYTES = 1024  # the start of a log, remembered to notice a copytruncate
 _QUERY_TIME = re.compile(r"^# Query_time: ([0-9.]+)")
 
 
@@ -54,16 +58,57 @@ class ReadResult:
     rotation: str = ""  # "", "rotated" or "truncated"
 
 
-def _read_lines(path: Path, offset: int, limit: int) -> tuple[list[str], int]:
-    """Complete lines from ``offset`` (at most ``limit`` bytes); returns them and the new offset."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        chunk = handle.read(limit)
+def _head(handle: BinaryIO, offset: int) -> str:
+    """A fingerprint of the bytes before ``offset`` (its first :data:`HEAD_BYTES`)."""
+    handle.seek(0)
+    return hashlib.sha256(handle.read(min(offset, HEAD_BYTES))).hexdigest()
+
+
+def _skip_line(handle: BinaryIO, offset: int, limit: int) -> tuple[int, bool]:
+    """Past the end of the line ``offset`` is in: the new offset, and whether the line's end is
+    not written yet (the next poll goes on skipping)."""
+    handle.seek(offset)
+    while chunk := handle.read(limit):
+        end = chunk.find(b"\n")
+        if end != -1:
+            return offset + end + 1, False
+        offset += len(chunk)
+    return offset, True
+
+
+def _read_lines(
+    handle: BinaryIO, offset: int, limit: int, where: Path
+) -> tuple[list[str], int, bool]:
+    """Complete lines from ``offset`` (at most ``limit`` bytes): the lines, the new offset, and
+    whether it stopped inside a line longer than ``limit``, which is skipped, not waited for:
+    waiting would stall the follower forever."""
+    handle.seek(offset)
+    chunk = handle.read(limit)
     end = chunk.rfind(b"\n")
-    if end == -1:
-        return [], offset
-    text = chunk[: end + 1].decode("utf-8", errors="replace")
-    return text.splitlines(), offset + end + 1
+    if end != -1:
+        text = chunk[: end + 1].decode("utf-8", errors="replace")
+        return text.splitlines(), offset + end + 1, False
+    if len(chunk) < limit:
+        return [], offset, False  # the last line is still being written
+    log.warning(
+        "log %s: skipped a line longer than files.logs.max_read_bytes (%d bytes) at byte %d",
+        where,
+        limit,
+        offset,
+    )
+    after, inside = _skip_line(handle, offset + len(chunk), limit)
+    return [], after, inside
+
+
+def _drain(
+    handle: BinaryIO, offset: int, overlong: bool, limit: int, where: Path
+) -> tuple[list[str], int, bool]:
+    """:func:`_read_lines`, after the rest of an over-long line the last poll stopped in."""
+    if overlong:
+        offset, overlong = _skip_line(handle, offset, limit)
+        if overlong:
+            return [], offset, True
+    return _read_lines(handle, offset, limit, where)
 
 
 def _rotated_copy(path: Path, inode: int) -> Path | None:
@@ -82,32 +127,45 @@ def _rotated_copy(path: Path, inode: int) -> Path | None:
     return None
 
 
+def _truncated(handle: BinaryIO, size: int, offset: int, saved: dict[str, Any]) -> bool:
+    """Shorter than the offset, or (copytruncate, then a longer write before this poll) its
+    first bytes are not the ones read before."""
+    if size < offset:
+        return True
+    return "head" in saved and saved["head"] != _head(handle, offset)
+
+
 def read_new(path: Path, saved: dict[str, Any], limit: int) -> tuple[ReadResult, dict[str, Any]]:
     """The lines appended since ``saved`` (the follower state); returns them and the new state."""
-    st = os.stat(path)
-    if not stat.S_ISREG(st.st_mode):  # a directory, or a FIFO that open() would block on
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a directory, or a FIFO open() would block on
         raise OSError(errno.EINVAL, "it is not a regular file")
     result = ReadResult()
-    if "ino" not in saved:  # first sight: follow from the end, never alert on history
-        _, end = _read_lines(path, st.st_size, limit)  # opens it: unreadable shows at once
-        return result, {"ino": st.st_ino, "offset": end}
-    offset = int(saved["offset"])
-    if st.st_ino != saved["ino"]:
-        result.rotation = "rotated"
-        old = _rotated_copy(path, int(saved["ino"]))
-        if old is not None:
-            lines, end = _read_lines(old, offset, limit)
-            result.lines.extend(lines)
-            result.appended += max(0, end - offset)
-        offset = 0
-    elif st.st_size < offset:
-        result.rotation = "truncated"
-        offset = 0
-    start = offset
-    lines, offset = _read_lines(path, offset, limit)
-    result.lines.extend(lines)
-    result.appended += st.st_size - start
-    return result, {"ino": st.st_ino, "offset": offset}
+    with open(path, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if "ino" not in saved:  # first sight: follow from the end, never alert on history
+            return result, _position(handle, st.st_ino, st.st_size, False)
+        offset, overlong = int(saved["offset"]), bool(saved.get("overlong"))
+        if st.st_ino != saved["ino"]:
+            result.rotation = "rotated"
+            old = _rotated_copy(path, int(saved["ino"]))
+            if old is not None:
+                with open(old, "rb") as previous:
+                    lines, end, _ = _drain(previous, offset, overlong, limit, old)
+                result.lines.extend(lines)
+                result.appended += max(0, end - offset)
+            offset, overlong = 0, False
+        elif _truncated(handle, st.st_size, offset, saved):
+            result.rotation = "truncated"
+            offset, overlong = 0, False
+        start = offset
+        lines, offset, overlong = _drain(handle, offset, overlong, limit, path)
+        result.lines.extend(lines)
+        result.appended += st.st_size - start
+        return result, _position(handle, st.st_ino, offset, overlong)
+
+
+def _position(handle: BinaryIO, ino: int, offset: int, overlong: bool) -> dict[str, Any]:
+    return {"ino": ino, "offset": offset, "head": _head(handle, offset), "overlong": overlong}
 
 
 def _human_bytes(count: float) -> str:
