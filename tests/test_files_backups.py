@@ -254,3 +254,33 @@ def test_an_unreachable_live_database_still_lets_the_other_checks_run(
     finally:
         database.dispose()
     assert kinds == ["backup.stale"]
+
+
+def _empty_zip() -> bytes:
+    buffer = io.BytesIO()
+    zipfile.ZipFile(buffer, "w").close()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("files-2026.gz", b"", "the file is empty (0 bytes)"),
+        ("whmcs.sql.bz2", b"", "the file is empty (0 bytes)"),
+        ("files-2026.gz", gzip.compress(b""), "it decompresses to nothing"),
+        ("files.tar.gz", _tar({}), "the archive holds no files"),
+        ("site.zip", _empty_zip(), "the archive holds no files"),
+    ],
+)
+def test_an_empty_backup_is_corrupt(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    result = check_archive(place(tmp_path / name, content, age=timedelta(0)))
+    assert (result.ok, result.reason) == (False, reason)
+
+
+def test_a_zero_byte_gzip_backup_is_reported_corrupt(
+    database_url: str, tmp_path: Path, backup_dir: Path
+) -> None:
+    place(backup_dir / "files-2026.gz", b"", age=timedelta(hours=1))
+    [event] = run(database_url, tmp_path, location=str(backup_dir), pattern="*.gz")
+    assert event.kind == "backup.corrupt"
+    assert "empty" in event.summary

@@ -45,29 +45,40 @@ def _open_stream(path: Path) -> io.BufferedIOBase:
 def _check_stream(path: Path, *, sql: bool) -> ArchiveCheck:
     tables = 0
     tail = b""
+    total = 0
     with _open_stream(path) as stream:
         while chunk := stream.read(CHUNK):
+            total += len(chunk)
             if sql:
                 window = tail + chunk
                 tables += len(_CREATE_TABLE.findall(window)) - len(_CREATE_TABLE.findall(tail))
                 tail = window[-4096:]
+    if total == 0:  # gzip reads an empty file, or a compressed empty stream, without error
+        return ArchiveCheck(False, "it decompresses to nothing", 0 if sql else None)
     if sql and TRAILER not in tail:
         return ArchiveCheck(False, "the SQL dump has no '-- Dump completed' trailer", tables)
     return ArchiveCheck(True, tables=tables if sql else None)
 
 
+EMPTY_ARCHIVE = ArchiveCheck(False, "the archive holds no files")
+
+
 def _check_tar(path: Path) -> ArchiveCheck:
+    members = 0
     with tarfile.open(path, "r:*") as archive:
         for member in archive:
+            members += 1
             handle = archive.extractfile(member)
             if handle is not None:
                 while handle.read(CHUNK):
                     pass
-    return ArchiveCheck(True)
+    return ArchiveCheck(True) if members else EMPTY_ARCHIVE
 
 
 def _check_zip(path: Path) -> ArchiveCheck:
     with zipfile.ZipFile(path) as archive:
+        if not archive.infolist():
+            return EMPTY_ARCHIVE
         bad = archive.testzip()
     return ArchiveCheck(False, f"member {bad} fails its CRC") if bad else ArchiveCheck(True)
 
@@ -76,6 +87,8 @@ def check_archive(path: Path) -> ArchiveCheck:
     """Read ``path`` fully by its type; never raises for a damaged file, only reports it."""
     name = path.name.lower()
     try:
+        if path.stat().st_size == 0:
+            return ArchiveCheck(False, "the file is empty (0 bytes)")
         if name.endswith(_TAR_SUFFIXES):
             return _check_tar(path)
         if name.endswith(".zip"):
