@@ -238,7 +238,8 @@ def test_an_unreadable_log_is_warned_about_once_and_the_other_logs_are_still_fol
         logs={"sources": [{"path": str(blocked), "kind": "webserver"}, {"path": str(php)}]},
     )
     database = open_db(settings)
-    poll_all(database, settings, T0)
+    (unreadable,) = poll_all(database, settings, T0)
+    assert unreadable.kind == "log.unreadable" and unreadable.labels["log"] == "error.log"
     append(php, FATAL.format(s=5, n=1, line=42))
     with caplog.at_level("WARNING", logger="whmcs_monitor.files.logs"):
         events = poll_all(database, settings, T0 + timedelta(seconds=10))

@@ -344,7 +344,7 @@ def poll_all(db: Database, settings: Settings, now: datetime | None = None) -> l
         try:
             polled = LogFollower(source, config, emitter).poll(saved, moment)
         except LogUnreadable as exc:
-            _note_unreadable(db, site, key, saved, str(exc))
+            produced.extend(_note_unreadable(db, emitter, source, key, saved, str(exc), moment))
             continue  # one unreadable log must not stop the others
         samples = [
             metric_store.Sample(name, value, {"log": source.label}, site, moment)
@@ -358,14 +358,26 @@ def poll_all(db: Database, settings: Settings, now: datetime | None = None) -> l
     return produced
 
 
-def _note_unreadable(db: Database, site: str, key: str, saved: dict[str, Any], reason: str) -> None:
-    """Warn once per reason, not every poll; the catalog has no event kind for this."""
+def _note_unreadable(
+    db: Database,
+    emitter: Emitter,
+    source: LogSource,
+    key: str,
+    saved: dict[str, Any],
+    reason: str,
+    now: datetime,
+) -> list[Event]:
+    """Report once per reason, not every poll: the errors in that log go unseen meanwhile."""
     if saved.get("unreadable") == reason:
-        return
-    log.warning(
-        "%s; the other logs are still followed. Give the monitor's user read access "
-        "(e.g. add it to the group that owns the log, such as adm) or fix files.logs.sources",
-        reason,
+        return []
+    fix = (
+        "give the monitor's user read access (e.g. add it to the group that owns the log, such "
+        "as adm) or fix files.logs.sources"
     )
+    log.warning("%s; the other logs are still followed. To fix: %s", reason, fix)
+    data = {"log": source.label, "path": str(source.path), "reason": reason, "fix": fix}
+    event = emitter.event("log.unreadable", f"{source.path}\0{reason}\0{now.isoformat()}", data)
     with db.write() as conn:
-        state_store.save(conn, site, key, {**saved, "unreadable": reason})
+        store(conn, [event])
+        state_store.save(conn, emitter.site, key, {**saved, "unreadable": reason})
+    return [event]
