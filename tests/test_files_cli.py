@@ -113,6 +113,16 @@ def test_a_client_id_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
     assert "'abc' is not a valid integer" in result.output
 
 
+@pytest.mark.parametrize("command", [["export"], ["erase", "--yes"]])
+def test_a_client_id_too_large_for_the_store_is_a_usage_error(
+    tmp_path: Path, command: list[str]
+) -> None:
+    config = config_file(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", {})
+    result = cli(config, "privacy", command[0], "99999999999999999999", *command[1:])
+    assert result.exit_code == 2, result.output
+    assert "is not in the range" in result.output
+
+
 def test_backups_check_reports_a_missing_backup(tmp_path: Path) -> None:
     files = {"backups": {"sources": [{"name": "db", "location": str(tmp_path / "none")}]}}
     config = config_file(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", files)

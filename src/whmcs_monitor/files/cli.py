@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from whmcs_monitor.clikit import Context, emit_json, err, friendly_errors, out
+from whmcs_monitor.clikit import ROW_ID, Context, add_text_row, emit_json, err, friendly_errors, out
 from whmcs_monitor.files import backups, compliance, fim, permissions
 from whmcs_monitor.files import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.files.fim import ScanReport
@@ -91,7 +91,7 @@ def _print_changes(report: ScanReport) -> None:
     for column in ("severity", "change", "path", "kind", "why"):
         table.add_column(column, overflow="fold")
     for c in report.changes:
-        table.add_row(c.severity, c.change, c.path, c.kind, c.reason)
+        add_text_row(table, c.severity, c.change, c.path, c.kind, c.reason)
     out.print(table)
 
 
@@ -154,7 +154,7 @@ def status_cmd(ctx: Context, as_json: bool) -> None:
     table.add_column("state")
     table.add_column("path", overflow="fold")
     for row in rows:
-        table.add_row(row["state"], row["path"])
+        add_text_row(table, row["state"], row["path"])
     out.print(table)
 
 
@@ -176,7 +176,7 @@ def permissions_cmd(ctx: Context, as_json: bool) -> None:
     for column in ("severity", "path", "problem", "fix"):
         table.add_column(column, overflow="fold")
     for f in findings:
-        table.add_row(f.severity, f.path, f.problem, f.fix)
+        add_text_row(table, f.severity, f.path, f.problem, f.fix)
     out.print(table)
 
 
@@ -221,7 +221,7 @@ def privacy_group() -> None:
 
 
 @privacy_group.command("export")
-@click.argument("client_id", type=click.IntRange(1))
+@click.argument("client_id", type=ROW_ID)
 @pass_ctx
 @friendly_errors
 def privacy_export_cmd(ctx: Context, client_id: int) -> None:
@@ -231,7 +231,7 @@ def privacy_export_cmd(ctx: Context, client_id: int) -> None:
 
 
 @privacy_group.command("erase")
-@click.argument("client_id", type=click.IntRange(1))
+@click.argument("client_id", type=ROW_ID)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_ctx
 @friendly_errors
