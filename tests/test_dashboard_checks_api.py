@@ -20,8 +20,9 @@ from whmcs_monitor.web.app import create_app
 
 
 def stored_check_names(dashboard: Dashboard) -> list[str]:
+    settings = dashboard.client.app.state.services.settings  # type: ignore[attr-defined]
     with dashboard.db.read() as conn:
-        return [check.name for check in definitions.api_checks(conn)]
+        return [check.name for check in definitions.api_checks(conn, settings)]
 
 
 NEW_CHECK = {"name": "billing-site", "type": "http", "url": "https://billing.example.net/"}

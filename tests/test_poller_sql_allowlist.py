@@ -135,6 +135,7 @@ def test_a_full_cycle_sends_only_listed_statements(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every statement actually sent during a cycle (all feeds, reconciliation) is a listed one."""
+    harness.hook_event("forwarder.heartbeat", {}, minutes_ago=1)  # so payments are reconciled
     w = harness.whmcs
     w.insert("tblemails", userid=1, subject="x", message="", date=ago(minutes=1), pending=1)
     w.insert("tblorders", ordernum=1, userid=1, date=ago(minutes=1), amount=1, status="Pending")
