@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection
 from whmcs_monitor.catalog import load_catalog
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.store.db import Database
-from whmcs_monitor.store.events import insert_events
+from whmcs_monitor.store.events import insert_events, max_seq
 from whmcs_monitor.store.pipeline import Handler, consume, positions
+from whmcs_monitor.store.tables import events
 
 
 def consume_in(db: Database, consumer: str, handler: Handler, *, limit: int = 500) -> int:
@@ -117,3 +118,17 @@ def test_a_consumer_running_beside_concurrent_writers_misses_nothing(db: Databas
     while consume_in(db, "live", lambda _c, b: seen.extend(e["subjects"]["invoice"] for e in b)):
         pass
     assert sorted(seen) == sorted(n * 1000 + i for n in range(3) for i in range(40))
+
+
+def test_events_stored_after_the_newest_were_deleted_reach_the_consumer(db: Database) -> None:
+    """An erasure or a retention purge may delete the newest events after a consumer passed
+    them: the events stored next must still be numbered past every seq ever handed out."""
+    _store(db, 5)
+    assert consume_in(db, "rules", lambda _c, _b: None) == 5
+    with db.write() as conn:
+        handed_out = max_seq(conn)
+        conn.execute(events.delete().where(events.c.seq > handed_out - 2))
+    _store(db, 3)
+    got: list[int] = []
+    assert consume_in(db, "rules", lambda _c, b: got.extend(e["seq"] for e in b)) == 3
+    assert min(got) > handed_out

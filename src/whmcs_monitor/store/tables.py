@@ -44,6 +44,9 @@ events = sa.Table(
     # reads (see migration 0003_event_indexes; the dashboard adds its own in web/tables.py).
     sa.Index(None, "occurred_at"),
     sa.Index(None, "kind", "occurred_at"),
+    # Pipeline cursors and the live stream remember the seq they reached: SQLite must never hand
+    # out a seq again after the newest events were deleted (migration 0005).
+    sqlite_autoincrement=True,
 )
 
 pipeline_cursors = sa.Table(
