@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 import pytest
+import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -182,6 +183,59 @@ def test_coverage_json_has_every_category_and_actionable_gaps(initialized: Path)
         g for g in card["gaps"] if g["stage"] == "wired" and "install-module" in g["action"]
     )
     assert hook_gap["kinds"]
+
+
+def _configure(path: Path, **sections: Any) -> None:
+    """Merge ``sections`` into the config file ``init`` wrote; a ``site`` entry updates the
+    first site."""
+    data = yaml.safe_load(path.read_text())
+    data["sites"][0].update(sections.pop("site", {}))
+    data.update(sections)
+    path.write_text(yaml.safe_dump(data))
+
+
+def _coverage(path: Path) -> dict[str, Any]:
+    code, output = run(path, "coverage", "--json")
+    assert code == 0, output
+    card: dict[str, Any] = json.loads(output)
+    return card
+
+
+def _wiring_gaps(card: dict[str, Any], category: str) -> list[dict[str, Any]]:
+    return [g for g in card["gaps"] if g["category"] == category and g["stage"] == "wired"]
+
+
+WHMCS_DATABASE = {"database": {"name": "whmcs", "user": "monitor_ro"}}
+
+
+def test_coverage_counts_analytics_kinds_as_wired_once_a_site_has_a_database(
+    initialized: Path,
+) -> None:
+    before = _coverage(initialized)
+    assert not any("not in this version" in g["action"] for g in before["gaps"])
+    [business_gap] = _wiring_gaps(before, "business")
+    assert "sites[].database" in business_gap["action"]
+    breach_gap = next(
+        g for g in _wiring_gaps(before, "compliance") if "mass_data_export" in str(g["kinds"])
+    )
+    assert "files.breach.enabled" in breach_gap["action"]
+    _configure(initialized, site=WHMCS_DATABASE)
+    after = _coverage(initialized)
+    [business] = [c for c in after["categories"] if c["category"] == "business"]
+    assert business["wired"] == business["possible"] and not _wiring_gaps(after, "business")
+    assert not any("mass_data_export" in g["kinds"] for g in _wiring_gaps(after, "compliance"))
+
+
+def test_coverage_tells_apart_analytics_and_breach_indicators_when_one_is_off(
+    initialized: Path,
+) -> None:
+    """Both read the site's database, but ``analytics.enabled: false`` stops only the
+    business kinds; the compliance kinds come from the breach indicators."""
+    _configure(initialized, site=WHMCS_DATABASE, analytics={"enabled": False})
+    card = _coverage(initialized)
+    [business_gap] = _wiring_gaps(card, "business")
+    assert "analytics.enabled" in business_gap["action"]
+    assert not any("mass_data_export" in g["kinds"] for g in _wiring_gaps(card, "compliance"))
 
 
 def test_users_add_passwd_disable(initialized: Path) -> None:

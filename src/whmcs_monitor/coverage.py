@@ -20,19 +20,27 @@ from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store.events import kinds_seen_since, sites_with_source
 
 OBSERVATION_WINDOW = timedelta(days=7)
+ROUTING_ACTION = (
+    "no alert rule sends these to a receiver: add a rule that matches them to a file in "
+    "alerting.rule_files, and make alerting.route lead its alerts to a receiver"
+)
 
-# source -> (is it wired?, what to do when it is not)
+# (source, category) -> (is it wired?, what to do when it is not). A category of None covers
+# the source's kinds in every category without a registration of its own.
 WiringCheck = Callable[[Settings, Connection], bool]
-WIRING: dict[str, tuple[WiringCheck, str]] = {}
+WIRING: dict[tuple[str, str | None], tuple[WiringCheck, str]] = {}
 # Each returns the kinds its rules route to a receiver.
 ROUTERS: list[Callable[[Settings, Connection], set[str]]] = []
 
 
-def wires(source: str, action: str) -> Callable[[WiringCheck], WiringCheck]:
-    """Register how to tell that ``source`` is wired, and the action that wires it."""
+def wires(
+    source: str, action: str, *, category: str | None = None
+) -> Callable[[WiringCheck], WiringCheck]:
+    """Register how to tell that ``source`` is wired, and the action that wires it; with
+    ``category``, only for that category's kinds (one source, two producers)."""
 
     def register(check: WiringCheck) -> WiringCheck:
-        WIRING[source] = (check, action)
+        WIRING[(source, category)] = (check, action)
         return check
 
     return register
@@ -60,6 +68,18 @@ def _poll_wired(settings: Settings, _conn: Connection) -> bool:
 @wires("monitor", "nothing to do: the monitor produces these itself")
 def _monitor_wired(_settings: Settings, _conn: Connection) -> bool:
     return True
+
+
+@wires(
+    "analytics",
+    "give a site read-only WHMCS database access (sites[].database) and leave "
+    "files.breach.enabled on: the breach indicators read its admin log and API log",
+    category="compliance",
+)
+def _breach_indicators_wired(settings: Settings, _conn: Connection) -> bool:
+    """The compliance kinds of source ``analytics`` come from the files part's breach
+    indicators (files/breach.py), not from the business analytics."""
+    return settings.files.breach.enabled and any(site.database for site in settings.sites)
 
 
 @dataclass
@@ -119,13 +139,34 @@ class Scorecard:
         }
 
 
-def _not_wired_action(source: str) -> str:
-    entry = WIRING.get(source)
-    return entry[1] if entry else f"the {source} part of whmcs-monitor is not in this version yet"
+def _wiring(kind: EventKind) -> tuple[WiringCheck, str] | None:
+    return WIRING.get((kind.source, kind.category)) or WIRING.get((kind.source, None))
+
+
+def _is_wired(kind: EventKind, settings: Settings, conn: Connection) -> bool:
+    wiring = _wiring(kind)
+    return wiring is not None and wiring[0](settings, conn)
+
+
+def _not_wired_action(kind: EventKind) -> str:
+    wiring = _wiring(kind)
+    if wiring is not None:
+        return wiring[1]
+    return f"nothing in this installation produces {kind.source} events"
+
+
+def _wired_kinds(catalog: Catalog, settings: Settings, conn: Connection) -> set[str]:
+    """Each wiring check runs once (some read the store), whatever the number of kinds."""
+    verdicts: dict[tuple[str, str], bool] = {}
+    for kind in catalog.events:
+        key = (kind.source, kind.category)
+        if key not in verdicts:
+            verdicts[key] = _is_wired(kind, settings, conn)
+    return {kind.kind for kind in catalog.events if verdicts[(kind.source, kind.category)]}
 
 
 def compute(catalog: Catalog, settings: Settings, conn: Connection) -> Scorecard:
-    wired_sources = {source for source, (check, _) in WIRING.items() if check(settings, conn)}
+    wired = _wired_kinds(catalog, settings, conn)
     observed = kinds_seen_since(
         conn, utcnow() - OBSERVATION_WINDOW, exclude_sites=_demo_sites(settings)
     )
@@ -139,11 +180,11 @@ def compute(catalog: Catalog, settings: Settings, conn: Connection) -> Scorecard
             category.id,
             category.title,
             len(kinds),
-            wired=sum(k.source in wired_sources for k in kinds),
+            wired=sum(k.kind in wired for k in kinds),
             observed=sum(k.kind in observed for k in kinds),
             routed=sum(k.kind in routed for k in kinds),
         )
-        score.gaps = _gaps(category.id, kinds, wired_sources, observed, routed)
+        score.gaps = _gaps(category.id, kinds, wired, observed, routed)
         scores.append(score)
     return Scorecard(scores)
 
@@ -156,10 +197,11 @@ def _gaps(
     routed: set[str],
 ) -> list[Gap]:
     gaps: list[Gap] = []
-    for source in sorted({k.source for k in kinds} - wired):
-        names = [k.kind for k in kinds if k.source == source]
-        gaps.append(Gap(category, "wired", names, _not_wired_action(source)))
-    unseen = [k.kind for k in kinds if k.source in wired and k.kind not in observed]
+    unwired = [k for k in kinds if k.kind not in wired]
+    for action in sorted({_not_wired_action(k) for k in unwired}):
+        names = [k.kind for k in unwired if _not_wired_action(k) == action]
+        gaps.append(Gap(category, "wired", names, action))
+    unseen = [k.kind for k in kinds if k.kind in wired and k.kind not in observed]
     if unseen:
         gaps.append(
             Gap(
@@ -172,5 +214,5 @@ def _gaps(
         )
     unrouted = [k.kind for k in kinds if k.kind not in routed]
     if unrouted:
-        gaps.append(Gap(category, "routed", unrouted, "no alert rule sends these to a receiver"))
+        gaps.append(Gap(category, "routed", unrouted, ROUTING_ACTION))
     return gaps
