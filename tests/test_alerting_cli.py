@@ -280,3 +280,19 @@ def test_coverage_counts_the_kinds_rules_route_to_a_receiver(config: Path) -> No
     assert code == 0
     routed = {c["category"]: c["routed"] for c in json.loads(output)["categories"]}
     assert routed["orders_payments"] == 1 and routed["domains"] == 0
+
+
+@pytest.mark.parametrize(
+    ("route_site", "expected"), [(SITE_ID, 1), ("elsewhere", 0), ("monitor", 0)]
+)
+def test_coverage_counts_a_kind_routed_only_for_one_site(
+    config: Path, route_site: str, expected: int
+) -> None:
+    """Alerts carry their site, so a route that matches on it routes the site's kinds."""
+    data = yaml.safe_load(config.read_text())
+    data["alerting"]["route"] = {"routes": [{"match": [f'site="{route_site}"'], "receiver": "ops"}]}
+    config.write_text(yaml.safe_dump(data))
+    code, output = run(config, "coverage", "--json")
+    assert code == 0, output
+    routed = {c["category"]: c["routed"] for c in json.loads(output)["categories"]}
+    assert routed["orders_payments"] == expected

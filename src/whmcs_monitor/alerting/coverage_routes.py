@@ -7,12 +7,32 @@ from sqlalchemy.engine import Connection
 from whmcs_monitor import coverage
 from whmcs_monitor.alerting import routing
 from whmcs_monitor.alerting.engine import rule_loader
-from whmcs_monitor.catalog import load_catalog
+from whmcs_monitor.alerting.rules import Rule
+from whmcs_monitor.catalog import EventKind, load_catalog
 from whmcs_monitor.config import Settings
+from whmcs_monitor.notify.outbox import MONITOR_SITE
+
+# Kinds read from a WHMCS installation carry its site id; the monitor's own (checks, files,
+# ingest refusals) may also carry the monitor's site.
+WHMCS_SOURCES = frozenset({"hook", "poll", "analytics"})
+
+
+def _sites(settings: Settings, rule: Rule, entry: EventKind) -> list[str]:
+    """The sites an alert of ``rule`` on ``entry`` can carry: routes often match on them."""
+    sites = [site.id for site in settings.sites]
+    if entry.source not in WHMCS_SOURCES:
+        sites.append(MONITOR_SITE)
+    wanted = rule.match.sites if rule.match else []
+    return [site for site in sites if not wanted or site in wanted]
+
+
+def _reaches_a_receiver(root: routing.Route, labels: dict[str, str], sites: list[str]) -> bool:
+    return any(routing.routes_for(root, {**labels, "site": site}) for site in sites)
 
 
 def routed_kinds(settings: Settings, _conn: Connection) -> set[str]:
-    """Kinds some enabled rule matches and whose alert labels reach a route with a receiver."""
+    """Kinds some enabled rule matches and whose alert labels, for some site they can come
+    from, reach a route with a receiver."""
     root = routing.build(settings.alerting.route)
     catalog = load_catalog()
     routed: set[str] = set()
@@ -29,7 +49,7 @@ def routed_kinds(settings: Settings, _conn: Connection) -> set[str]:
                 "source": entry.source,
                 "kind": kind,
             }
-            if routing.routes_for(root, labels):
+            if _reaches_a_receiver(root, labels, _sites(settings, rule, entry)):
                 routed.add(kind)
     return routed
 
