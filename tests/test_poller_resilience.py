@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,8 +17,11 @@ from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.services import Services
 from whmcs_monitor.sources import poller
 from whmcs_monitor.sources.allowlist import grant_statements
-from whmcs_monitor.sources.poller import poll_site
-from whmcs_monitor.sources.worker import poll_all
+from whmcs_monitor.sources.claim import site_claim
+from whmcs_monitor.sources.poller import CycleReport, poll_site
+from whmcs_monitor.sources.state import set_state
+from whmcs_monitor.sources.worker import BUSY, CYCLE_KEY, poll_all, poll_one
+from whmcs_monitor.store.events import EventFilter, query_events
 
 pytest_plugins = ["poller_fixtures"]
 
@@ -115,8 +121,6 @@ def test_an_unreachable_database_backs_off_and_reports_once(
     assert not retried.skipped and not retried.ok
     assert poll_site(services, settings.sites[0], now=now + timedelta(seconds=150)).skipped
     with services.db.read() as conn:
-        from whmcs_monitor.store.events import EventFilter, query_events
-
         found = query_events(conn, EventFilter(kinds=["system.database_unreachable"]))
     assert len(found) == 1 and found[0]["severity"] == "critical"
     assert whmcs_db.password not in str(found)
@@ -234,3 +238,105 @@ def test_a_table_restored_from_an_older_backup_is_reported_and_read_on_from_its_
         assert h.cycle().ok
         assert _clients(h) == [3, 4, 5, 9]
         assert len(h.events("system.table_reset")) == 1
+
+
+@pytest.fixture
+def hanging_whmcs() -> Iterator[int]:
+    """A database server that takes a connection, says nothing for a second and hangs up: a
+    poll of it is a one-second outage."""
+    stop = threading.Event()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        sock.settimeout(0.1)
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = sock.accept()
+                except TimeoutError:
+                    continue
+                threading.Timer(1.0, conn.close).start()
+
+        server = threading.Thread(target=serve)
+        server.start()
+        yield int(sock.getsockname()[1])
+        stop.set()
+        server.join()
+
+
+def _unreachable(services: Services) -> list[dict[str, Any]]:
+    with services.db.read() as conn:
+        return query_events(conn, EventFilter(kinds=["system.database_unreachable"]))
+
+
+def test_instances_sharing_postgresql_poll_a_site_one_at_a_time(
+    database_url: str, whmcs_db: WhmcsDb, hanging_whmcs: int
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serves one instance: there is no one to share a site with")
+    settings = poller_settings(database_url, whmcs_db)
+    assert settings.sites[0].database is not None
+    settings.sites[0].database.port = hanging_whmcs
+    site = settings.sites[0]
+    instances = [Services.open(settings), Services.open(settings)]
+    barrier = threading.Barrier(2)
+    reports: list[CycleReport] = []
+
+    def poll(services: Services) -> None:
+        barrier.wait()
+        reports.append(poll_one(services, site))
+
+    try:
+        threads = [threading.Thread(target=poll, args=(s,)) for s in instances]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        later = [poll_one(s, site) for s in instances]
+        events = _unreachable(instances[0])
+    finally:
+        for services in instances:
+            services.db.dispose()
+    polled, busy = sorted(reports, key=lambda r: r.skipped)
+    assert busy.skipped and busy.error == BUSY and not busy.ok
+    assert not polled.skipped and "Lost connection" in (polled.error or "")
+    assert [e["payload"]["attempts"] for e in events] == [1]  # one outage, reported once
+    assert all(r.skipped for r in later)  # the outage is being retried on its own schedule
+
+
+def test_a_site_being_polled_elsewhere_is_skipped_even_by_a_forced_cycle(
+    database_url: str, whmcs_db: WhmcsDb
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serves one instance: there is no one to share a site with")
+    with (
+        custom_harness(database_url, whmcs_db) as h,
+        custom_harness(database_url, whmcs_db) as other,
+    ):
+        _failed_logins(h.whmcs, 1, 1)
+        with site_claim(other.services.db, h.site.id) as held:
+            assert held
+            report = poll_one(h.services, h.site, force=True)
+        assert report.skipped and report.error == BUSY
+        assert _clients(h) == []
+        assert poll_one(h.services, h.site, force=True).ok  # released with its transaction
+        assert _clients(h) == [1]
+
+
+def test_instances_share_a_site_s_polling_interval(database_url: str, whmcs_db: WhmcsDb) -> None:
+    with (
+        custom_harness(database_url, whmcs_db, interval_seconds=60) as first,
+        custom_harness(database_url, whmcs_db, interval_seconds=60) as second,
+    ):
+        _failed_logins(first.whmcs, 1, 1)
+        polled = poll_one(first.services, first.site)
+        assert polled.ok and not polled.skipped and _clients(first) == [1]
+        _failed_logins(first.whmcs, 2, 1)
+        recent = poll_one(second.services, second.site)
+        assert recent.ok and recent.skipped and _clients(first) == [1]
+        with second.services.db.write() as conn:  # as if the first cycle began a minute ago
+            started = (utcnow() - timedelta(seconds=60)).isoformat()
+            set_state(conn, second.site.id, CYCLE_KEY, {"started_at": started}, utcnow())
+        due = poll_one(second.services, second.site)
+        assert due.ok and not due.skipped and _clients(first) == [1, 2]
