@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from alerting_fixtures import engine_with_rules, hook_receiver, store_events, stored_text
 from files_fixtures import files_settings, open_db
@@ -123,6 +124,36 @@ def test_retention_pseudonymizes_old_events_and_purges_older_ones(
         assert audit.verify(conn).ok
     assert sorted(r["subjects"].get("client", 0) for r in rows) == [0, 1]
     assert SEEDED_EMAIL not in stored
+
+
+def test_retention_purges_in_transactions_of_a_bounded_size(
+    cdb: Database, csettings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One DELETE over a million rows held SQLite's write lock, and ingest, for seconds."""
+    monkeypatch.setattr(compliance, "PURGE_BATCH", 2)
+    for client in range(5):
+        add_client_event(cdb, client, days_ago=120)
+    add_client_event(cdb, 9, days_ago=1)
+    steps: list[str] = []
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("DELETE FROM events"):
+            steps.append("D")
+
+    def on_commit(_conn: object) -> None:
+        steps.append("C")
+
+    sa.event.listen(cdb.write_engine, "after_cursor_execute", on_execute)
+    sa.event.listen(cdb.write_engine, "commit", on_commit)
+    try:
+        assert compliance.apply_retention(cdb, csettings, now=NOW) == (0, 5)
+    finally:
+        sa.event.remove(cdb.write_engine, "after_cursor_execute", on_execute)
+        sa.event.remove(cdb.write_engine, "commit", on_commit)
+    purge = "".join(steps).rstrip("C")
+    assert purge.count("D") == 3 and "DD" not in purge  # 2 + 2 + 1 rows, one commit each
+    with cdb.read() as conn:
+        assert [r["subjects"]["client"] for r in query_events(conn, EventFilter())] == [9]
 
 
 def test_purge_shorter_than_pseudonymize_is_a_config_error(tmp_path: Path) -> None:
