@@ -75,6 +75,14 @@ def drop_pg_database(name: str) -> None:
     engine.dispose()
 
 
+def mark_migrated_by_a_newer_version(database_url: str) -> None:
+    """Record a migration this version does not ship, as a newer whmcs-monitor would."""
+    db = Database(database_url)
+    with db.write() as conn:
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('9001_from_the_future')"))
+    db.dispose()
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     data: dict[str, Any] = {
         "database": {"url": database_url},

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from support import batch_body, event, signed_headers
+from support import batch_body, event, mark_migrated_by_a_newer_version, signed_headers
 from whmcs_monitor.cli import main
 from whmcs_monitor.config import Settings, load_settings
 
@@ -236,6 +236,16 @@ def test_coverage_tells_apart_analytics_and_breach_indicators_when_one_is_off(
     [business_gap] = _wiring_gaps(card, "business")
     assert "analytics.enabled" in business_gap["action"]
     assert not any("mass_data_export" in g["kinds"] for g in _wiring_gaps(card, "compliance"))
+
+
+def test_a_database_migrated_by_a_newer_version_is_a_clear_error(initialized: Path) -> None:
+    mark_migrated_by_a_newer_version(load_settings(initialized).database_url)
+    code, output = run(initialized, "events")
+    assert code == 1
+    assert output == (
+        "Error: the database schema is newer than this whmcs-monitor (unknown revision "
+        "9001_from_the_future); upgrade whmcs-monitor\n"
+    )
 
 
 def test_users_add_passwd_disable(initialized: Path) -> None:

@@ -6,12 +6,31 @@ import subprocess
 
 from fastapi.testclient import TestClient
 
-from support import batch_body, event, require_binary, signed_headers
+from support import (
+    batch_body,
+    event,
+    mark_migrated_by_a_newer_version,
+    require_binary,
+    signed_headers,
+)
+from whmcs_monitor.config import Settings
 
 
 def test_healthz_and_readyz_are_ok_on_a_migrated_store(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ok"}
+
+
+def test_readyz_says_when_the_schema_is_newer_than_this_version(
+    client: TestClient, settings: Settings
+) -> None:
+    mark_migrated_by_a_newer_version(settings.database_url)
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["reason"] == (
+        "the database schema is newer than this whmcs-monitor (unknown revision "
+        "9001_from_the_future); upgrade whmcs-monitor"
+    )
 
 
 def test_metrics_count_ingested_events_and_rejections_and_pass_promtool(client: TestClient) -> None:

@@ -144,6 +144,22 @@ def _create_private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def _applied_revisions(conn: Connection, script: ScriptDirectory) -> set[str]:
+    """The revisions the database is at; all of them must be ones this version ships.
+
+    A database migrated by a newer whmcs-monitor names a revision this one lacks: Alembic would
+    fail on it with a traceback, and this version must not run on a schema it does not know.
+    """
+    applied = set(MigrationContext.configure(conn).get_current_heads())
+    unknown = sorted(applied - {revision.revision for revision in script.walk_revisions()})
+    if unknown:
+        raise StoreError(
+            "the database schema is newer than this whmcs-monitor "
+            f"(unknown revision {', '.join(unknown)}); upgrade whmcs-monitor"
+        )
+    return applied
+
+
 class Database:
     """The store's engines plus migration helpers; one per process."""
 
@@ -200,16 +216,20 @@ class Database:
         try:
             with self.write() as conn:
                 advisory_lock(conn, LOCK_MIGRATE)
-                command.upgrade(self._alembic_config(conn), "heads")
+                config = self._alembic_config(conn)
+                _applied_revisions(conn, ScriptDirectory.from_config(config))
+                command.upgrade(config, "heads")
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot migrate the database at {self.safe_url}: {exc.orig}") from exc
 
     def pending_migrations(self) -> set[str]:
-        """Revisions the code has that the database has not applied (empty when current)."""
+        """Revisions the code has that the database has not applied (empty when current).
+
+        Raises :class:`StoreError` when the database was migrated by a newer version.
+        """
         with self.read() as conn:
             script = ScriptDirectory.from_config(self._alembic_config(conn))
-            applied = set(MigrationContext.configure(conn).get_current_heads())
-            return set(script.get_heads()) - applied
+            return set(script.get_heads()) - _applied_revisions(conn, script)
 
     def ping(self) -> None:
         with self.read() as conn:

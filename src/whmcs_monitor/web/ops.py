@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from whmcs_monitor.errors import StoreError
 from whmcs_monitor.services import Services
 
 router = APIRouter()
@@ -23,6 +24,8 @@ async def readyz(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     try:
         pending = await asyncio.to_thread(services.db.pending_migrations)
+    except StoreError as exc:  # reached, but a schema this version cannot run on
+        return JSONResponse({"status": "unavailable", "reason": str(exc)}, 503)
     except Exception as exc:  # any failure to reach the store means "not ready"
         return JSONResponse(
             {"status": "unavailable", "reason": f"database unreachable: {type(exc).__name__}"}, 503
