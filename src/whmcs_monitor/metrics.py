@@ -3,14 +3,48 @@
 from __future__ import annotations
 
 import collections
+import logging
 from collections.abc import Callable, Iterable, Sequence
 
+import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from whmcs_monitor import __version__
 from whmcs_monitor.events.model import Event
+
+log = logging.getLogger(__name__)
+
+
+class _DatabaseReads(Collector):
+    """The collectors that read the database at scrape time, and whether they could.
+
+    A database error leaves their metrics out instead of failing the scrape: the in-process
+    ingest counters matter most while the database is down. The first error skips the reads
+    after it, each of which would wait for the same database.
+    """
+
+    def __init__(self) -> None:
+        self.collectors: list[Collector] = []
+
+    def collect(self) -> Iterable[Metric]:
+        metrics: list[Metric] = []
+        up = 1
+        try:
+            for collector in self.collectors:
+                metrics.extend(collector.collect())
+        except sa.exc.SQLAlchemyError as exc:
+            reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+            log.warning("metrics read from the database are missing from this scrape: %s", reason)
+            up = 0
+        yield from metrics
+        yield GaugeMetricFamily(
+            "whmcs_monitor_database_up",
+            "1 when this scrape read the database, 0 when it could not (the metrics read from "
+            "it, such as the pipeline lag, are missing).",
+            value=up,
+        )
 
 
 class _PipelineLag(Collector):
@@ -60,9 +94,15 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
+        self._database_reads = _DatabaseReads()
+        self.registry.register(self._database_reads)
+
+    def watch_database(self, collector: Collector) -> None:
+        """Collect ``collector``, which reads the database, without failing the scrape."""
+        self._database_reads.collectors.append(collector)
 
     def watch_pipeline(self, read_lag: Callable[[], dict[str, int]]) -> None:
-        self.registry.register(_PipelineLag(read_lag))
+        self.watch_database(_PipelineLag(read_lag))
 
     def count_stored(self, stored: Sequence[Event]) -> None:
         """One increment per (site, kind), not per event: a label lookup costs more than a sum."""

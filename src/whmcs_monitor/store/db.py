@@ -33,6 +33,7 @@ LOCK_MIGRATE = 7_301_001
 LOCK_EVENT_INSERT = 7_301_002
 LOCK_AUDIT_APPEND = 7_301_003
 LOCK_ALERT_PIPELINE = 7_301_004
+CONNECT_TIMEOUT = 5  # seconds for PostgreSQL to accept a connection
 
 
 def dialect_insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
@@ -60,8 +61,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _make_engine(url: sa.URL, *, immediate: bool, pool_size: int) -> Engine:
     if url.get_backend_name() != "sqlite":
+        # A host that drops or holds connections fails them in seconds, not minutes (libpq
+        # waits forever by default); ?connect_timeout= in database.url takes precedence.
+        timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
         return sa.create_engine(
             url,
+            connect_args=timeout,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,

@@ -12,6 +12,8 @@ from whmcs_monitor.errors import StoreError
 from whmcs_monitor.services import Services
 
 router = APIRouter()
+# A probe that waits longer than its caller is no answer: orchestrators give up after seconds.
+READY_TIMEOUT_SECONDS = 5.0
 
 
 @router.get("/healthz", summary="The process is up")
@@ -23,9 +25,14 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     try:
-        pending = await asyncio.to_thread(services.db.pending_migrations)
+        pending = await asyncio.wait_for(
+            asyncio.to_thread(services.db.pending_migrations), READY_TIMEOUT_SECONDS
+        )
     except StoreError as exc:  # reached, but a schema this version cannot run on
         return JSONResponse({"status": "unavailable", "reason": str(exc)}, 503)
+    except TimeoutError:
+        reason = f"database unreachable: no answer within {READY_TIMEOUT_SECONDS:g} s"
+        return JSONResponse({"status": "unavailable", "reason": reason}, 503)
     except Exception as exc:  # any failure to reach the store means "not ready"
         return JSONResponse(
             {"status": "unavailable", "reason": f"database unreachable: {type(exc).__name__}"}, 503
