@@ -8,47 +8,106 @@ is the invoice created), so the event stream reads like a business, not like ran
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import count
 from typing import Any
+
+from whmcs_monitor.lib.timeutil import utcnow
 
 Batch = list[dict[str, Any]]  # [{"hook"|"kind": name, "vars": {...}, "request": "client"|...}]
 Step = tuple[float, Batch]  # (delay in story seconds, what WHMCS sends then)
 
 FIRST = ["Ava", "Liam", "Noah", "Mia", "Zoe", "Omar", "Ines", "Kenji", "Sara", "Lucas", "Priya"]
 LAST = ["Patel", "Smith", "Garcia", "Müller", "Rossi", "Nguyen", "Kowalski", "Haddad", "Silva"]
+
+
+@dataclass(frozen=True)
+class Product:
+    pid: int
+    name: str
+    price: float
+    module: str
+    type: str  # WHMCS's producttype
+
+
+@dataclass(frozen=True)
+class Server:
+    """A row of WHMCS's server list, as module hooks name it (serverid, serverhostname...)."""
+
+    id: int
+    hostname: str
+    ip: str
+    port: int
+
+
 PRODUCTS = [
-    ("Starter Hosting", 4.99, "cpanel"),
-    ("Business Hosting", 12.99, "cpanel"),
-    ("Reseller Gold", 29.00, "cpanel"),
-    ("Cloud VPS 2GB", 18.00, "proxmox"),
-    ("Cloud VPS 8GB", 49.00, "proxmox"),
+    Product(1, "Starter Hosting", 4.99, "cpanel", "hostingaccount"),
+    Product(2, "Business Hosting", 12.99, "cpanel", "hostingaccount"),
+    Product(3, "Reseller Gold", 29.00, "cpanel", "reselleraccount"),
+    Product(4, "Cloud VPS 2GB", 18.00, "proxmox", "server"),
+    Product(5, "Cloud VPS 8GB", 49.00, "proxmox", "server"),
 ]
-SERVERS = {"cpanel": ["web01", "web02", "web03"], "proxmox": ["pve-ams1", "pve-fra1"]}
+SERVERS = {
+    "cpanel": [
+        Server(1, "web01.example.net", "203.0.113.11", 2087),
+        Server(2, "web02.example.net", "203.0.113.12", 2087),
+        Server(3, "web03.example.net", "203.0.113.13", 2087),
+    ],
+    "proxmox": [
+        Server(4, "pve-ams1.example.net", "198.51.100.21", 8006),
+        Server(5, "pve-fra1.example.net", "198.51.100.22", 8006),
+    ],
+}
 GATEWAYS = ["stripe", "paypal", "gocardless"]
 REGISTRARS = ["enom", "openprovider", "resellerclub"]
 TLDS = ["com", "net", "org", "io", "co.uk", "de", "shop"]
-DEPARTMENTS = [(1, "Technical Support"), (2, "Billing"), (3, "Sales")]
-SUBJECTS = [
-    "Website down after migration",
-    "Cannot send email from Outlook",
-    "Invoice paid twice?",
-    "How do I install WordPress?",
-    "SSL certificate not renewing",
-    "Upgrade to a bigger VPS",
+# (department id, name, what customers write to it about)
+DEPARTMENTS = [
+    (
+        1,
+        "Technical Support",
+        [
+            "Website down after migration",
+            "Cannot send email from Outlook",
+            "SSL certificate not renewing",
+            "Help installing WordPress",
+        ],
+    ),
+    (2, "Billing", ["Charged twice for one invoice", "Please update my card details"]),
+    (3, "Sales", ["Upgrade to a bigger VPS", "Managed WordPress hosting for 20 sites"]),
 ]
-MODULE_ERRORS = [
-    "Connection to web02 timed out after 30 seconds",
-    "Account limit reached for reseller package",
-    "A username with that name already exists",
-]
+# What each module answers when a create fails; {host} is the server it was sent to.
+MODULE_ERRORS = {
+    "cpanel": [
+        "Connection to {host}:2087 timed out after 30 seconds",
+        "Account limit reached for reseller package",
+        "A username with that name already exists",
+    ],
+    "proxmox": [
+        "Connection to {host}:8006 timed out after 30 seconds",
+        "No free IPv4 address left in the pool",
+        "Storage local-lvm on {host} is full",
+    ],
+}
 REGISTRAR_ERRORS = [
     "Domain not available",
     "Insufficient funds in reseller account",
     "Invalid registrant contact: phone number format",
 ]
 ADMINS = [(1, "alice"), (2, "bob")]
+AUTOMATION_TASKS = [
+    "CreateInvoices",
+    "InvoiceReminders",
+    "AddLateFees",
+    "ProcessEmailQueue",
+    "DomainStatusSync",
+    "CancellationRequests",
+]
+BAN_LENGTH = timedelta(minutes=15)  # WHMCS's InvalidLoginBanLength default
+COMMISSION_CLEARING = timedelta(days=30)  # the affiliate payout delay
 
 
 @dataclass
@@ -57,6 +116,10 @@ class Business:
 
     rng: random.Random = field(default_factory=random.Random)
     clients: list[int] = field(default_factory=lambda: list(range(1001, 1041)))
+    # service id -> its client: the services sold before the day began, then the day's orders
+    services: dict[int, int] = field(
+        default_factory=lambda: {4001 + n: 1001 + n % 40 for n in range(400)}
+    )
     _ids: dict[str, count[int]] = field(default_factory=dict)
 
     def next_id(self, what: str) -> int:
@@ -75,6 +138,11 @@ class Business:
     def client(self) -> int:
         return self.rng.choice(self.clients)
 
+    def service(self) -> tuple[int, int]:
+        """An existing service and the client who holds it."""
+        service_id = self.rng.choice(list(self.services))
+        return service_id, self.services[service_id]
+
     def domain_name(self) -> tuple[str, str]:
         words = ["bright", "pixel", "north", "atlas", "maple", "harbor", "nova", "cedar", "blue"]
         sld = f"{self.rng.choice(words)}{self.rng.choice(words)}{self.rng.randint(1, 99)}"
@@ -90,7 +158,7 @@ def new_client(b: Business) -> list[Step]:
     client_id = b.next_id("client")
     b.clients.append(client_id)
     first, last = b.rng.choice(FIRST), b.rng.choice(LAST)
-    email = f"{first.lower()}.{last.lower()}{client_id}@example.net"
+    email = f"{_ascii(first)}.{_ascii(last)}{client_id}@example.net"
     return [
         (
             0,
@@ -110,6 +178,11 @@ def new_client(b: Business) -> list[Step]:
             ],
         ),
     ]
+
+
+def _ascii(name: str) -> str:
+    """A name as people type it into an address: Müller becomes muller."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
 
 
 def _paid(b: Business, client_id: int, invoice_id: int, amount: float, gateway: str) -> Batch:
@@ -132,15 +205,52 @@ def _paid(b: Business, client_id: int, invoice_id: int, amount: float, gateway: 
     ]
 
 
+def _module_params(
+    b: Business, service_id: int, client_id: int, product: Product, domain: str
+) -> dict[str, Any]:
+    """The provisioning-module parameters WHMCS passes to module hooks (``$vars['params']``)."""
+    server = b.rng.choice(SERVERS[product.module])
+    return {
+        "serviceid": service_id,
+        "userid": client_id,
+        "pid": product.pid,
+        "serverid": server.id,
+        "domain": domain,
+        "username": domain.split(".")[0][:8],
+        "password": "[redacted]",
+        "producttype": product.type,
+        "moduletype": product.module,
+        "server": True,
+        "serverip": server.ip,
+        "serverhostname": server.hostname,
+        "serverusername": "root",
+        "serverpassword": "[redacted]",
+        "serversecure": True,
+        "serverport": server.port,
+    }
+
+
+def _provision(b: Business, params: dict[str, Any]) -> dict[str, Any]:
+    if b.rng.random() >= 0.08:
+        return _ev("AfterModuleCreate", "client", params=params)
+    error = b.rng.choice(MODULE_ERRORS[params["moduletype"]])
+    return _ev(
+        "AfterModuleCreateFailed",
+        "client",
+        params=params,
+        failureResponseMessage=error.format(host=params["serverhostname"]),
+    )
+
+
 def hosting_order(b: Business) -> list[Step]:
     client_id = b.client()
-    _product, price, module = b.rng.choice(PRODUCTS)
-    server = b.rng.choice(SERVERS[module])
+    product = b.rng.choice(PRODUCTS)
     order_id, invoice_id, service_id = (
         b.next_id("order"),
         b.next_id("invoice"),
         b.next_id("service"),
     )
+    b.services[service_id] = client_id
     gateway = b.rng.choice(GATEWAYS)
     sld, tld = b.domain_name()
     steps: list[Step] = [
@@ -151,13 +261,14 @@ def hosting_order(b: Business) -> list[Step]:
                     "AfterShoppingCartCheckout",
                     "client",
                     OrderID=order_id,
-                    OrderNumber=order_id * 7,
+                    OrderNumber=order_id,  # one number per order in every summary
                     ServiceIDs=[service_id],
                     AddonIDs=[],
                     DomainIDs=[],
+                    RenewalIDs=[],
                     InvoiceID=invoice_id,
                     PaymentMethod=gateway,
-                    TotalDue=f"{price:.2f}",
+                    TotalDue=f"{product.price:.2f}",
                 ),
                 _ev(
                     "InvoiceCreated",
@@ -171,31 +282,12 @@ def hosting_order(b: Business) -> list[Step]:
         ),
     ]
     if b.rng.random() < 0.85:
-        params = {
-            "serviceid": service_id,
-            "userid": client_id,
-            "domain": f"{sld}.{tld}",
-            "moduletype": module,
-            "server": server,
-            "producttype": "hostingaccount",
-            "password": "[redacted]",
-            "serverpassword": "[redacted]",
-        }
-        provision = (
-            _ev(
-                "AfterModuleCreateFailed",
-                "client",
-                params=params,
-                failureResponseMessage=b.rng.choice(MODULE_ERRORS),
-            )
-            if b.rng.random() < 0.08
-            else _ev("AfterModuleCreate", "client", params=params)
-        )
+        params = _module_params(b, service_id, client_id, product, f"{sld}.{tld}")
         steps.append(
             (
                 b.rng.uniform(20, 90),
                 [
-                    *_paid(b, client_id, invoice_id, price, gateway),
+                    *_paid(b, client_id, invoice_id, product.price, gateway),
                     _ev(
                         "OrderPaid",
                         "client",
@@ -203,7 +295,7 @@ def hosting_order(b: Business) -> list[Step]:
                         userId=client_id,
                         invoiceId=invoice_id,
                     ),
-                    provision,
+                    _provision(b, params),
                 ],
             )
         )
@@ -279,8 +371,8 @@ def declined_card(b: Business) -> list[Step]:
 
 def support_ticket(b: Business) -> list[Step]:
     ticket_id, client_id = b.next_id("ticket"), b.client()
-    dept_id, dept = b.rng.choice(DEPARTMENTS)
-    subject = b.rng.choice(SUBJECTS)
+    dept_id, dept, subjects = b.rng.choice(DEPARTMENTS)
+    subject = b.rng.choice(subjects)
     priority = b.rng.choice(["Low", "Medium", "Medium", "High"])
     admin_id, admin = b.rng.choice(ADMINS)
     common = {
@@ -297,7 +389,7 @@ def support_ticket(b: Business) -> list[Step]:
                 _ev(
                     "TicketOpen",
                     "client",
-                    ticketmask=f"ABC-{ticket_id}",
+                    ticketmask=str(ticket_id),  # one number per ticket in every summary
                     userid=client_id,
                     message="(message body)",
                     **common,
@@ -361,23 +453,39 @@ def brute_force(b: Business) -> list[Step]:
         )
         for _ in range(b.rng.randint(6, 14))
     ]
-    ban = (1.0, [_ev("security.ip_banned", "poll", ip=ip, reason="3 Invalid Login Attempts")])
+    expires = (utcnow() + BAN_LENGTH).isoformat(timespec="minutes")  # as the poller words it
+    ban = (
+        1.0,
+        [
+            _ev(
+                "security.ip_banned",
+                "poll",
+                ip=ip,
+                reason="3 Invalid Login Attempts",
+                expires=expires,
+            )
+        ],
+    )
     return [*attempts, ban]
 
 
 def cron_run(b: Business) -> list[Step]:
-    tasks = ["InvoiceReminders", "CreateInvoices", "ProcessEmailQueue", "DomainStatusSync"]
-    return [
-        (0, [_ev("PreAutomationTask", "cron", task={"name": t}) for t in tasks[:1]]),
-        (
-            2,
-            [_ev("PostAutomationTask", "cron", task={"name": t}, completed=True) for t in tasks]
-            + [_ev("AfterCronJob", "cron")],
-        ),
+    """One cron.php request: the due tasks one after another, sent when the request ends."""
+    tasks = b.rng.sample(AUTOMATION_TASKS, b.rng.randint(2, 3))
+    events = [
+        event
+        for name in tasks
+        for event in (
+            _ev("PreAutomationTask", "cron", task={"name": name}),
+            _ev("PostAutomationTask", "cron", task={"name": name}, completed=True),
+        )
     ]
+    return [(0, [*events, _ev("AfterCronJob", "cron")])]
 
 
 def affiliate_commission(b: Business) -> list[Step]:
+    service_id, _client = b.service()
+    clears = (utcnow() + COMMISSION_CLEARING).date().isoformat()
     return [
         (
             0,
@@ -387,9 +495,10 @@ def affiliate_commission(b: Business) -> list[Step]:
                     "cron",
                     affiliateId=b.rng.randint(1, 12),
                     referralId=b.rng.randint(100, 400),
-                    serviceId=b.next_id("service"),
+                    serviceId=service_id,
                     commissionAmount=f"{b.rng.uniform(1, 15):.2f}",
                     commissionDelayed=True,
+                    clearingDate=clears,
                     payout=False,
                     message="",
                 )
@@ -399,6 +508,7 @@ def affiliate_commission(b: Business) -> list[Step]:
 
 
 def cancellation(b: Business) -> list[Step]:
+    service_id, client_id = b.service()
     return [
         (
             0,
@@ -406,8 +516,8 @@ def cancellation(b: Business) -> list[Step]:
                 _ev(
                     "CancellationRequest",
                     "client",
-                    userid=b.client(),
-                    relid=b.rng.randint(4000, 4400),
+                    userid=client_id,
+                    relid=service_id,
                     reason=b.rng.choice(
                         ["Too expensive", "Moving to another provider", "Project ended"]
                     ),
