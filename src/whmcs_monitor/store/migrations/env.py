@@ -9,6 +9,7 @@ import whmcs_monitor.alerting.tables
 import whmcs_monitor.checks.tables
 import whmcs_monitor.files.tables
 import whmcs_monitor.sources.tables
+import whmcs_monitor.store.audit  # audit_head
 import whmcs_monitor.web.tables  # noqa: F401
 from whmcs_monitor.store.tables import metadata
 
