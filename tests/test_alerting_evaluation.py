@@ -450,3 +450,25 @@ def test_domains_from_rdap_checks_get_an_alert_each(database_url: str, db: Datab
     )
     engine.step(now=T0)
     assert len([a for a in alert_rows(db) if a["rule"] == "domain-expiring"]) == 2
+
+
+def test_an_automation_task_that_did_not_complete_alerts_until_it_completes(
+    database_url: str, db: Database
+) -> None:
+    engine = _default_pack_engine(database_url, db)
+    task = {"task": {"name": "CurrencyUpdateExchangeRates"}}
+    store_events(
+        db,
+        ("cron.task_completed", {**task, "completed": True}, T0),
+        ("cron.task_completed", {**task, "completed": False}, T0 + timedelta(minutes=5)),
+    )
+    engine.step(now=T0 + timedelta(minutes=5))
+    rows = [a for a in alert_rows(db) if a["rule"] == "cron-task-incomplete"]
+    assert [(a["state"], a["labels"]["task"]) for a in rows] == [
+        ("firing", "CurrencyUpdateExchangeRates")
+    ]
+    store_events(db, ("cron.task_completed", {**task, "completed": True}, T0 + timedelta(hours=1)))
+    engine.step(now=T0 + timedelta(hours=1))
+    assert [a["state"] for a in alert_rows(db) if a["rule"] == "cron-task-incomplete"] == [
+        "resolved"
+    ]
