@@ -282,6 +282,19 @@ def test_coverage_counts_the_kinds_rules_route_to_a_receiver(config: Path) -> No
     assert routed["orders_payments"] == 1 and routed["domains"] == 0
 
 
+def test_coverage_counts_the_kinds_of_a_rule_that_matches_a_category(
+    config: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - name: any-domain-trouble\n    match: {categories: [domains]}\n"
+    )
+    code, output = run(config, "coverage", "--json")
+    assert code == 0, output
+    scores = {c["category"]: c for c in json.loads(output)["categories"]}
+    assert scores["domains"]["routed"] == scores["domains"]["possible"] > 0
+    assert scores["orders_payments"]["routed"] == 0
+
+
 @pytest.mark.parametrize(
     ("route_site", "expected"), [(SITE_ID, 1), ("elsewhere", 0), ("monitor", 0)]
 )

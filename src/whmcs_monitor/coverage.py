@@ -70,18 +70,6 @@ def _monitor_wired(_settings: Settings, _conn: Connection) -> bool:
     return True
 
 
-@wires(
-    "analytics",
-    "give a site read-only WHMCS database access (sites[].database) and leave "
-    "files.breach.enabled on: the breach indicators read its admin log and API log",
-    category="compliance",
-)
-def _breach_indicators_wired(settings: Settings, _conn: Connection) -> bool:
-    """The compliance kinds of source ``analytics`` come from the files part's breach
-    indicators (files/breach.py), not from the business analytics."""
-    return settings.files.breach.enabled and any(site.database for site in settings.sites)
-
-
 @dataclass
 class Gap:
     category: str
@@ -165,7 +153,18 @@ def _wired_kinds(catalog: Catalog, settings: Settings, conn: Connection) -> set[
     return {kind.kind for kind in catalog.events if verdicts[(kind.source, kind.category)]}
 
 
+def _load_parts() -> None:
+    """Each part registers its wiring check (and alerting its router) when imported. Import
+    them all here, so that the scorecard is the same whoever asks: the CLI, the dashboard or a
+    test that built the app alone. (Imported late: they import this module.)"""
+    import whmcs_monitor.alerting.coverage_routes
+    import whmcs_monitor.analytics.coverage
+    import whmcs_monitor.checks.scheduler
+    import whmcs_monitor.files.coverage  # noqa: F401
+
+
 def compute(catalog: Catalog, settings: Settings, conn: Connection) -> Scorecard:
+    _load_parts()
     wired = _wired_kinds(catalog, settings, conn)
     observed = kinds_seen_since(
         conn, utcnow() - OBSERVATION_WINDOW, exclude_sites=_demo_sites(settings)

@@ -8,7 +8,6 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-import whmcs_monitor.alerting.coverage_routes  # noqa: F401  (fills coverage's "routed" column)
 from whmcs_monitor.alerting import actions, queries
 from whmcs_monitor.alerting.engine import rule_loader
 from whmcs_monitor.alerting.replay import replay

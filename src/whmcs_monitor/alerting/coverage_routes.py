@@ -7,8 +7,8 @@ from sqlalchemy.engine import Connection
 from whmcs_monitor import coverage
 from whmcs_monitor.alerting import routing
 from whmcs_monitor.alerting.engine import rule_loader
-from whmcs_monitor.alerting.rules import Rule
-from whmcs_monitor.catalog import EventKind, load_catalog
+from whmcs_monitor.alerting.rules import EventMatch, Rule
+from whmcs_monitor.catalog import Catalog, EventKind, load_catalog
 from whmcs_monitor.config import Settings
 from whmcs_monitor.notify.outbox import MONITOR_SITE
 
@@ -30,6 +30,15 @@ def _reaches_a_receiver(root: routing.Route, labels: dict[str, str], sites: list
     return any(routing.routes_for(root, {**labels, "site": site}) for site in sites)
 
 
+def _matched_kinds(match: EventMatch, catalog: Catalog) -> list[str]:
+    """The kinds a match can take: those it names, or every kind of the categories it names
+    (both narrow it when both are given)."""
+    if not match.categories:
+        return match.kinds
+    in_categories = [e.kind for c in match.categories for e in catalog.in_category(c)]
+    return [k for k in in_categories if not match.kinds or k in match.kinds]
+
+
 def routed_kinds(settings: Settings, _conn: Connection) -> set[str]:
     """Kinds some enabled rule matches and whose alert labels, for some site they can come
     from, reach a route with a receiver."""
@@ -39,7 +48,7 @@ def routed_kinds(settings: Settings, _conn: Connection) -> set[str]:
     for rule in rule_loader(settings).load().rules:
         if rule.match is None:
             continue
-        for kind in rule.match.kinds:
+        for kind in _matched_kinds(rule.match, catalog):
             entry = catalog.get(kind)
             labels = {
                 **rule.labels,

@@ -10,7 +10,6 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from whmcs_monitor.analytics import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.analytics import report as reporting
 from whmcs_monitor.analytics.allowlist import analytics_grants
 from whmcs_monitor.analytics.definitions import BY_NAME

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from whmcs_monitor.analytics import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.analytics.refresh import FULL, INCREMENTAL, Scope, last_refresh, refresh_site
 from whmcs_monitor.analytics.whmcs import connect
 from whmcs_monitor.errors import MonitorError

@@ -15,7 +15,9 @@ HEARTBEAT_SWEEP = timedelta(seconds=5)
 
 async def run_checks(services: Services) -> None:
     """Export check metrics on /metrics and run the scheduler until cancelled."""
-    services.metrics.registry.register(CheckCollector(services.db))
+    services.metrics.watch_database(
+        CheckCollector(services.db)
+    )  # a DB outage must not fail /metrics
     if not services.settings.checks.enabled:
         return
     await Scheduler(services.db, services.settings, services.catalog).run()

@@ -21,7 +21,6 @@ from rich.table import Table
 
 from whmcs_monitor.clikit import ROW_ID, Context, add_text_row, emit_json, err, friendly_errors, out
 from whmcs_monitor.files import backups, compliance, fim, permissions
-from whmcs_monitor.files import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.files.fim import ScanReport
 
 PathArgs = click.argument("paths", nargs=-1, type=click.Path(path_type=str))

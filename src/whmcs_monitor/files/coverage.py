@@ -15,3 +15,15 @@ from whmcs_monitor.config import Settings
 def files_wired(settings: Settings, _conn: Connection) -> bool:
     files = settings.files
     return files.whmcs_root is not None or bool(files.logs.sources or files.backups.sources)
+
+
+@coverage.wires(
+    "analytics",
+    "give a site read-only WHMCS database access (sites[].database) and leave "
+    "files.breach.enabled on: the breach indicators read its admin log and API log",
+    category="compliance",
+)
+def breach_indicators_wired(settings: Settings, _conn: Connection) -> bool:
+    """The compliance kinds of source ``analytics`` come from this part's breach indicators
+    (files/breach.py), not from the business analytics."""
+    return settings.files.breach.enabled and any(site.database for site in settings.sites)

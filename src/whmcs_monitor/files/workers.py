@@ -13,7 +13,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from whmcs_monitor.files import backups, breach, fim, logs, permissions
-from whmcs_monitor.files import coverage as _coverage  # noqa: F401  (registers the wiring check)
 from whmcs_monitor.files.compliance import apply_retention, check_audit_trail
 from whmcs_monitor.files.emit import site_for
 from whmcs_monitor.files.tables import file_baseline
