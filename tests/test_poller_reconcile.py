@@ -11,32 +11,35 @@ from whmcs_monitor.lib.timeutil import utcnow
 pytest_plugins = ["poller_fixtures"]
 
 
+def _payment(
+    w: WhmcsDb,
+    invoiceid: int,
+    *,
+    gateway: str = "paypal",
+    amount: str = "10.00",
+    transid: str = "T1",
+    **when: int,
+) -> int:
+    """An incoming payment of ``invoiceid`` recorded in tblaccounts ``when`` ago."""
+    return w.insert(
+        "tblaccounts",
+        userid=1,
+        currency=1,
+        gateway=gateway,
+        date=ago(**when),
+        description="Invoice Payment",
+        amountin=amount,
+        transid=transid,
+        invoiceid=invoiceid,
+    )
+
+
 def test_payments_without_invoice_paid_events_raise_one_critical_forwarder_silent(
     harness: Harness,
 ) -> None:
     w = harness.whmcs
-    w.insert(
-        "tblaccounts",
-        userid=1,
-        currency=1,
-        gateway="paypal",
-        date=ago(minutes=50),
-        description="Invoice Payment",
-        amountin="10.00",
-        transid="T1",
-        invoiceid=501,
-    )
-    w.insert(
-        "tblaccounts",
-        userid=1,
-        currency=1,
-        gateway="paypal",
-        date=ago(minutes=45),
-        description="Invoice Payment",
-        amountin="12.00",
-        transid="T2",
-        invoiceid=502,
-    )
+    _payment(w, 501, minutes=50)
+    _payment(w, 502, minutes=45, amount="12.00", transid="T2")
     harness.hook_event("invoice.paid", {"invoiceid": 501}, minutes_ago=49)
     assert harness.cycle().ok
     silent = harness.events("forwarder.silent")
@@ -55,17 +58,7 @@ def test_payments_without_invoice_paid_events_raise_one_critical_forwarder_silen
 
 def test_payments_on_a_site_without_the_module_are_not_flagged(harness: Harness) -> None:
     """A site watched through the poller alone sends no hooks at all: nothing is silent there."""
-    harness.whmcs.insert(
-        "tblaccounts",
-        userid=1,
-        currency=1,
-        gateway="paypal",
-        date=ago(minutes=50),
-        description="Invoice Payment",
-        amountin="10.00",
-        transid="T1",
-        invoiceid=501,
-    )
+    _payment(harness.whmcs, 501, minutes=50)
     assert harness.cycle().ok
     assert harness.events("forwarder.silent") == []
     harness.hook_event("forwarder.heartbeat", {}, minutes_ago=1)
@@ -75,28 +68,8 @@ def test_payments_on_a_site_without_the_module_are_not_flagged(harness: Harness)
 
 def test_a_working_forwarder_and_recent_payments_raise_nothing(harness: Harness) -> None:
     w = harness.whmcs
-    w.insert(
-        "tblaccounts",
-        userid=1,
-        currency=1,
-        gateway="paypal",
-        date=ago(minutes=40),
-        description="Invoice Payment",
-        amountin="10.00",
-        transid="T1",
-        invoiceid=601,
-    )
-    w.insert(
-        "tblaccounts",
-        userid=1,
-        currency=1,
-        gateway="paypal",
-        date=ago(minutes=2),
-        description="Invoice Payment",
-        amountin="10.00",
-        transid="T2",
-        invoiceid=602,
-    )
+    _payment(w, 601, minutes=40)
+    _payment(w, 602, minutes=2, transid="T2")
     harness.hook_event("invoice.payment_added", {"invoiceid": 601}, minutes_ago=39)
     harness.hook_event("forwarder.heartbeat", {"module_version": "1.0"}, minutes_ago=3)
     assert harness.cycle().ok
@@ -112,17 +85,7 @@ def test_a_heartbeat_that_stops_is_reported_with_since_when(harness: Harness) ->
 
 
 def test_a_refund_is_not_a_payment_waiting_for_an_invoice_paid_hook(harness: Harness) -> None:
-    payment = harness.whmcs.insert(
-        "tblaccounts",
-        userid=1,
-        currency=1,
-        gateway="stripe",
-        date=ago(days=3),
-        description="Invoice Payment",
-        amountin="10.00",
-        transid="ch_1",
-        invoiceid=700,
-    )
+    payment = _payment(harness.whmcs, 700, days=3, gateway="stripe", transid="ch_1")
     harness.whmcs.insert(
         "tblaccounts",
         userid=1,
