@@ -40,6 +40,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL has: instances sharing one store."""
+    global _PG_UP
+    if _PG_UP is None:
+        _PG_UP = postgres_available()
+    require(_PG_UP, "PostgreSQL is not reachable at 127.0.0.1:5432 (set WHMCS_MONITOR_TEST_PG)")
+    url, name = create_pg_database()
+    yield url
+    drop_pg_database(name)
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)
 

@@ -271,11 +271,9 @@ def _unreachable(services: Services) -> list[dict[str, Any]]:
 
 
 def test_instances_sharing_postgresql_poll_a_site_one_at_a_time(
-    database_url: str, whmcs_db: WhmcsDb, hanging_whmcs: int
+    pg_database_url: str, whmcs_db: WhmcsDb, hanging_whmcs: int
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serves one instance: there is no one to share a site with")
-    settings = poller_settings(database_url, whmcs_db)
+    settings = poller_settings(pg_database_url, whmcs_db)
     assert settings.sites[0].database is not None
     settings.sites[0].database.port = hanging_whmcs
     site = settings.sites[0]
@@ -306,13 +304,11 @@ def test_instances_sharing_postgresql_poll_a_site_one_at_a_time(
 
 
 def test_a_site_being_polled_elsewhere_is_skipped_even_by_a_forced_cycle(
-    database_url: str, whmcs_db: WhmcsDb
+    pg_database_url: str, whmcs_db: WhmcsDb
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serves one instance: there is no one to share a site with")
     with (
-        custom_harness(database_url, whmcs_db) as h,
-        custom_harness(database_url, whmcs_db) as other,
+        custom_harness(pg_database_url, whmcs_db) as h,
+        custom_harness(pg_database_url, whmcs_db) as other,
     ):
         _failed_logins(h.whmcs, 1, 1)
         with site_claim(other.services.db, h.site.id) as held:

@@ -9,7 +9,6 @@ store each anomaly once.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from whmcs_monitor.catalog import Catalog
 from whmcs_monitor.events.normalize import build_event
 from whmcs_monitor.lib.timeutil import utcnow
 from whmcs_monitor.store import metrics as metric_store
-from whmcs_monitor.store.db import Database, advisory_lock
+from whmcs_monitor.store.db import Database, advisory_lock, lock_key
 from whmcs_monitor.store.events import insert_events
 
 Family = Callable[[Connection, Context], list[Measure]]
@@ -89,11 +88,6 @@ def collect(
     conn: Connection, ctx: Context, families: Sequence[str] = tuple(FAMILIES)
 ) -> list[Measure]:
     return [m for name in families for m in FAMILIES[name](conn, ctx)]
-
-
-def lock_key(site: str) -> int:
-    """A stable advisory-lock key per site, so two instances never refresh one site at once."""
-    return int(hashlib.sha256(f"analytics:{site}".encode()).hexdigest()[:15], 16)
 
 
 # Each refresh records how long it took: the monitor's own health, and the freshness marker.
@@ -154,7 +148,7 @@ def refresh_site(
         for s in detection.signals
     ]
     with db.write() as conn:
-        advisory_lock(conn, lock_key(site))
+        advisory_lock(conn, lock_key("analytics", site))  # one instance refreshes a site
         if min_interval is not None and _fresh(conn, site, at, min_interval):
             return None
         metric_store.record(conn, samples)

@@ -10,18 +10,12 @@ claimed. SQLite serves one process, whose worker polls its sites one after anoth
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from whmcs_monitor.store.db import Database
-
-
-def claim_key(site: str) -> int:
-    """A stable advisory-lock key per site (60 bits of a hash: a PostgreSQL bigint)."""
-    return int(hashlib.sha256(f"poller:{site}".encode()).hexdigest()[:15], 16)
+from whmcs_monitor.store.db import Database, lock_key
 
 
 @contextmanager
@@ -32,6 +26,6 @@ def site_claim(db: Database, site: str) -> Iterator[bool]:
         return
     with db.engine.connect() as conn, conn.begin():
         taken = conn.execute(
-            sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": claim_key(site)}
+            sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key("poller", site)}
         ).scalar()
         yield bool(taken)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import os
 import re
 import threading
@@ -41,6 +42,12 @@ def dialect_insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sql
     each spelled by its own dialect."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     return insert(table)
+
+
+def lock_key(scope: str, name: str) -> int:
+    """A stable advisory-lock key for one thing of a kind (``lock_key("poller", site)``): 60 bits
+    of a hash, a PostgreSQL bigint, far from the fixed LOCK_* keys in practice."""
+    return int(hashlib.sha256(f"{scope}:{name}".encode()).hexdigest()[:15], 16)
 
 
 def advisory_lock(conn: Connection, key: int) -> None:
