@@ -191,3 +191,11 @@ def test_a_405_names_the_allowed_method(client: TestClient) -> None:
     response = client.get("/api/v1/ingest")
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+
+
+def test_a_subject_id_of_a_non_ascii_digit_is_kept_as_text_not_a_500(client: TestClient) -> None:
+    """``'²'.isdigit()`` is true but ``int('²')`` raises: such a value is no id."""
+    response = post(client, batch_body([event(vars={"invoiceid": "\u00b2"})]))
+    assert response.status_code == 202, response.text
+    row = stored(client)[0]
+    assert row.invoice_id is None and row.payload["invoiceid"] == "\u00b2"

@@ -198,7 +198,7 @@ def totp_step(secret: str, code: str) -> int | None:
     One 30-second step of clock drift either way is accepted.
     """
     code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     now = totp.timecode(utcnow())

@@ -77,7 +77,7 @@ async def ping_fail(request: Request, token: str) -> str:
 @get_and_post("/ping/{token}/{exit_code}")
 async def ping_exit_code(request: Request, token: str, exit_code: str) -> str:
     """The job's exit status (``$?``): 0 is success, anything else a failure."""
-    if not exit_code.isdigit() or int(exit_code) > 255:
+    if not (exit_code.isascii() and exit_code.isdigit()) or int(exit_code) > 255:
         raise InputError(
             f"{exit_code!r} is not an exit status; use /start, /fail or a number from 0 to 255",
             status=404,

@@ -110,7 +110,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
         field="body",
         reason="body_too_large",
     )
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_big
     chunks: list[bytes] = []
     size = 0

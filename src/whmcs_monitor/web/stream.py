@@ -28,7 +28,12 @@ ENDED = "the session or API token is no longer valid; log in again"
 
 
 def _start(request: Request, after: int | None, last_event_id: str | None) -> int:
-    if last_event_id and last_event_id.isdigit() and len(last_event_id) < 19:
+    if (
+        last_event_id
+        and last_event_id.isascii()
+        and last_event_id.isdigit()
+        and len(last_event_id) < 19
+    ):
         return int(last_event_id)
     if after is not None:
         return after
