@@ -493,3 +493,50 @@ def test_the_documented_verification_accepts_a_delivery_and_refuses_a_forgery(
         "X-WHMCS-Monitor-Signature": sign(secret, stale, post.body),
     }
     assert not verify_webhook(secret, replayed, post.body)
+
+
+def _three_groups_of_one(db: Database, hook: Any) -> None:
+    with db.write() as conn:
+        for i, group in enumerate("abc"):
+            _queue(conn, hook, group, i)
+
+
+def test_alerts_of_one_message_each_are_all_delivered_and_each_logged(
+    database_url: str, db: Database, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """Sent side by side and recorded together: every row delivered, one log entry each."""
+    import sqlalchemy as sa
+
+    from whmcs_monitor.alerting.tables import deliveries
+
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", coalesce_after=100)
+    _three_groups_of_one(db, engine.settings.alerting.receivers[0])
+    assert engine.deliver() == 3
+    rows = outbox_rows(db)
+    assert [(r["state"], r["attempts"], r["lease_until"]) for r in rows] == [
+        ("delivered", 1, None)
+    ] * 3
+    assert all(r["delivered_at"] is not None for r in rows)
+    with db.read() as conn:
+        logged = sorted(ids[0] for ids in conn.scalars(sa.select(deliveries.c.notification_ids)))
+    assert logged == [r["id"] for r in rows]
+    assert sorted(post.json()["alerts"][0]["id"] for post in receiver.received) == [0, 1, 2]
+
+
+def test_a_message_whose_lease_ran_low_before_its_turn_waits_for_the_next_pass(
+    database_url: str,
+    db: Database,
+    tmp_path: Path,
+    receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not sent under a lease about to run out (another instance could take it over
+    meanwhile): it goes back to pending, and the next pass sends it under a fresh claim."""
+    engine = _engine(database_url, db, tmp_path, receiver.url + "/hook", coalesce_after=100)
+    _three_groups_of_one(db, engine.settings.alerting.receivers[0])
+    monkeypatch.setattr(outbox.Lease, "fresh", lambda _self: False)
+    assert engine.deliver() == 0
+    assert receiver.received == []
+    assert [(r["state"], r["lease_until"]) for r in outbox_rows(db)] == [("pending", None)] * 3
+    monkeypatch.undo()
+    assert engine.deliver() == 3
